@@ -1,0 +1,153 @@
+/**
+ * App state (zustand). Only coarse state lives here: pixels of running samples are painted
+ * outside React (see painter.ts). Actions are small and synchronous; side effects live in
+ * controller.ts.
+ */
+import { create } from 'zustand';
+import type { ScoreResult } from '../engine/types';
+import type { LoadProgressMessage, LoadedInfo } from '../worker/protocol';
+import { pushHistory, redo as redoHistory, undo as undoHistory, type History, type Tool } from './drawing';
+import type { Palette } from './palette';
+import { DEFAULT_SETTINGS, clampSettings, clampTemperature, randomSeed, type SampleLayout, type Settings } from './settings';
+
+export { clampSettings, sampleLayout, sampleSeed, parseTemperatureList, DEFAULT_SETTINGS } from './settings';
+export { encodeHash, decodeHash } from './hash';
+
+export type ModelPhase = 'idle' | 'loading' | 'ready' | 'error';
+export type RunPhase = 'idle' | 'running' | 'done' | 'stopped' | 'error';
+export type ViewMode = 'colour' | 'uncertainty';
+/** Display speed: pixels painted per frame per sample ('max' = everything that has arrived). */
+export type Speed = 'max' | 'slow' | 'slower';
+
+export interface Notice {
+  id: number;
+  level: 'info' | 'warning' | 'error';
+  text: string;
+}
+
+export interface ModelState {
+  phase: ModelPhase;
+  info: LoadedInfo | null;
+  /** What is being loaded now. */
+  loadingLabel: string | null;
+  progress: LoadProgressMessage | null;
+  error: string | null;
+}
+
+export interface RunState {
+  phase: RunPhase;
+  /** Increments per run; the painter tags its data with it. */
+  id: number;
+  layout: SampleLayout | null;
+  keptRows: number;
+  totalTokens: number;
+  paintedTokens: number;
+  tokensPerSecond: number;
+  elapsedMs: number;
+  error: string | null;
+}
+
+export interface PromptState {
+  tokens: Int32Array | null;
+  /** Where it came from, for display: a file name, "drawing", an example title, "link". */
+  label: string;
+  version: number;
+}
+
+export interface AppState {
+  settings: Settings;
+  model: ModelState;
+  palette: Palette | null;
+  prompt: PromptState;
+  history: History;
+  run: RunState;
+  likelihood: (ScoreResult & { promptVersion: number }) | null;
+  scoring: boolean;
+  notices: Notice[];
+  view: ViewMode;
+  speed: Speed;
+  presentation: boolean;
+  tool: Tool;
+  brushSize: number;
+  colour: number;
+
+  setSettings: (patch: Partial<Settings>) => void;
+  newSeed: () => void;
+  nudgeTemperature: (delta: number) => void;
+  setPrompt: (tokens: Int32Array, label: string, opts?: { recordHistory?: boolean }) => void;
+  undo: () => void;
+  redo: () => void;
+  setModel: (patch: Partial<ModelState>) => void;
+  setPalette: (p: Palette) => void;
+  setRun: (patch: Partial<RunState>) => void;
+  notify: (level: Notice['level'], text: string) => void;
+  dismiss: (id: number) => void;
+  set: (patch: Partial<Pick<AppState, 'view' | 'speed' | 'presentation' | 'tool' | 'brushSize' | 'colour' | 'likelihood' | 'scoring'>>) => void;
+}
+
+let noticeId = 1;
+
+export const initialRun: RunState = {
+  phase: 'idle',
+  id: 0,
+  layout: null,
+  keptRows: 0,
+  totalTokens: 0,
+  paintedTokens: 0,
+  tokensPerSecond: 0,
+  elapsedMs: 0,
+  error: null,
+};
+
+export const useStore = create<AppState>()((set, get) => ({
+  settings: DEFAULT_SETTINGS,
+  model: { phase: 'idle', info: null, loadingLabel: null, progress: null, error: null },
+  palette: null,
+  prompt: { tokens: null, label: '', version: 0 },
+  history: { past: [], future: [] },
+  run: initialRun,
+  likelihood: null,
+  scoring: false,
+  notices: [],
+  view: 'colour',
+  speed: 'max',
+  presentation: false,
+  tool: 'brush',
+  brushSize: 2,
+  colour: 0,
+
+  setSettings: (patch) => set({ settings: clampSettings({ ...get().settings, ...patch }) }),
+  newSeed: () => set({ settings: { ...get().settings, seed: randomSeed() } }),
+  nudgeTemperature: (delta) => {
+    const s = get().settings;
+    set({ settings: { ...s, temperature: clampTemperature(s.temperature + delta) } });
+  },
+  setPrompt: (tokens, label, opts = {}) => {
+    const { prompt, history } = get();
+    set({
+      prompt: { tokens, label, version: prompt.version + 1 },
+      history: opts.recordHistory && prompt.tokens ? pushHistory(history, prompt.tokens) : history,
+    });
+  },
+  undo: () => {
+    const { prompt, history } = get();
+    if (!prompt.tokens) return;
+    const r = undoHistory(history, prompt.tokens);
+    if (r) set({ history: r.history, prompt: { tokens: r.tokens, label: 'drawing', version: prompt.version + 1 } });
+  },
+  redo: () => {
+    const { prompt, history } = get();
+    if (!prompt.tokens) return;
+    const r = redoHistory(history, prompt.tokens);
+    if (r) set({ history: r.history, prompt: { tokens: r.tokens, label: 'drawing', version: prompt.version + 1 } });
+  },
+  setModel: (patch) => set({ model: { ...get().model, ...patch } }),
+  setPalette: (palette) => set({ palette }),
+  setRun: (patch) => set({ run: { ...get().run, ...patch } }),
+  notify: (level, text) => {
+    const id = noticeId++;
+    set({ notices: [...get().notices.filter((n) => n.text !== text), { id, level, text }].slice(-5) });
+  },
+  dismiss: (id) => set({ notices: get().notices.filter((n) => n.id !== id) }),
+  set: (patch) => set(patch),
+}));
