@@ -27,16 +27,23 @@ export interface SampleResult {
   candidates: { tokens: Int32Array; probs: Float32Array };
 }
 
-/** Reusable work arrays; one per worker/engine is enough (calls are synchronous). */
+/**
+ * Reusable work arrays; one per worker/engine is enough (calls are synchronous).
+ * The probability order is produced lazily by a binary max-heap (probability descending,
+ * token id ascending on ties), so a draw only orders the prefix it needs.
+ */
 export class SamplerScratch {
   probs: Float64Array;
+  /** order[0..popped) is the sorted prefix produced so far. */
   order: Int32Array;
-  private readonly cmp: (a: number, b: number) => number;
+  heap: Int32Array;
+  private size = 0;
+  private popped = 0;
 
   constructor(size = 512) {
     this.probs = new Float64Array(size);
     this.order = new Int32Array(size);
-    this.cmp = (a, b) => this.probs[b] - this.probs[a] || a - b;
+    this.heap = new Int32Array(size);
   }
 
   /** Makes sure the arrays hold at least n entries. */
@@ -44,15 +51,58 @@ export class SamplerScratch {
     if (this.probs.length < n) {
       this.probs = new Float64Array(n);
       this.order = new Int32Array(n);
+      this.heap = new Int32Array(n);
     }
   }
 
-  /** Sorts order[0..n) = 0..n-1 by probs descending, id ascending on ties. */
-  sortOrder(n: number): Int32Array {
-    const order = this.order.subarray(0, n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort(this.cmp);
-    return order;
+  /** Starts a new ordering of probs[0..n). */
+  startOrder(n: number): void {
+    const heap = this.heap;
+    for (let i = 0; i < n; i++) heap[i] = i;
+    this.size = n;
+    this.popped = 0;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  /** Extends the sorted prefix order[0..m) (m capped at n); returns the prefix length. */
+  orderPrefix(m: number): number {
+    while (this.popped < m && this.size > 0) {
+      const heap = this.heap;
+      this.order[this.popped++] = heap[0];
+      this.size--;
+      heap[0] = heap[this.size];
+      this.siftDown(0);
+    }
+    return this.popped;
+  }
+
+  private siftDown(start: number): void {
+    const heap = this.heap;
+    const p = this.probs;
+    const size = this.size;
+    let i = start;
+    const x = heap[i];
+    const px = p[x];
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) break;
+      let c = l;
+      let pc = p[heap[l]];
+      const r = l + 1;
+      if (r < size) {
+        const pr = p[heap[r]];
+        if (pr > pc || (pr === pc && heap[r] < heap[l])) {
+          c = r;
+          pc = pr;
+        }
+      }
+      const hc = heap[c];
+      // stop when x comes before the best child
+      if (px > pc || (px === pc && x < hc)) break;
+      heap[i] = hc;
+      i = c;
+    }
+    heap[i] = x;
   }
 }
 
@@ -122,15 +172,22 @@ export function sampleInto(
     return argmax;
   }
 
-  const order = scratch.sortOrder(n);
+  scratch.startOrder(n);
+  const order = scratch.order;
   let kept = settings.topK > 0 ? Math.min(settings.topK, n) : n;
   let mass = 0;
-  for (let j = 0; j < kept; j++) mass += p[order[j]];
+  if (kept < n) {
+    scratch.orderPrefix(kept);
+    for (let j = 0; j < kept; j++) mass += p[order[j]];
+  } else {
+    mass = 1; // p is already normalised over all n tokens
+  }
   if (settings.topP < 1) {
     const target = settings.topP * mass;
     let cum = 0;
     let j = 0;
     while (j < kept) {
+      scratch.orderPrefix(j + 1);
       cum += p[order[j]];
       j++;
       if (cum >= target) break;
@@ -139,12 +196,13 @@ export function sampleInto(
     mass = cum;
   }
 
-  // Inverse CDF over the kept tokens, renormalised by their mass; one draw.
+  // Inverse CDF over the kept tokens in order, renormalised by their mass; one draw.
   const u = rng.nextFloat() * mass;
   let cum = 0;
   let token = -1;
-  let lastPositive = order[0];
+  let lastPositive = -1;
   for (let j = 0; j < kept; j++) {
+    scratch.orderPrefix(j + 1);
     const t = order[j];
     const q = p[t];
     if (q > 0) lastPositive = t;
@@ -154,18 +212,32 @@ export function sampleInto(
       break;
     }
   }
-  if (token < 0) token = lastPositive; // rounding: u landed at the very top of the CDF
+  if (token < 0) token = lastPositive >= 0 ? lastPositive : order[0]; // rounding: u at the very top of the CDF
 
-  const invMass = 1 / mass;
-  let h = 0;
-  for (let j = 0; j < kept; j++) {
-    const q = p[order[j]] * invMass;
-    if (q > 0) h -= q * Math.log2(q);
+  // Entropy without a log per token: with s_i = (logit_i - max) / T and q_i = e^{s_i} / (S * mass),
+  // H = ln(S * mass) - sum q_i s_i (nats), converted to bits.
+  const lnZ = Math.log(sum * mass);
+  let qs = 0;
+  if (kept === n) {
+    for (let i = 0; i < n; i++) {
+      const q = p[i];
+      if (q > 0) qs += q * (logits[i] - max) * invT;
+    }
+    qs /= mass;
+  } else {
+    for (let j = 0; j < kept; j++) {
+      const t = order[j];
+      const q = p[t];
+      if (q > 0) qs += q * (logits[t] - max) * invT;
+    }
+    qs /= mass;
   }
+  const h = kept === 1 ? 0 : Math.max(0, (lnZ - qs) * Math.LOG2E);
+  scratch.orderPrefix(TOP_CANDIDATES);
   for (let j = 0; j < TOP_CANDIDATES; j++) {
     if (j < n) {
       out.candidates[c0 + j] = order[j];
-      out.candidateProbs[c0 + j] = j < kept ? p[order[j]] * invMass : 0;
+      out.candidateProbs[c0 + j] = j < kept ? p[order[j]] / mass : 0;
     } else {
       out.candidates[c0 + j] = -1;
       out.candidateProbs[c0 + j] = 0;
