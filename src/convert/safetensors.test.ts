@@ -6,7 +6,7 @@ import { bytesToFloat32, encodeSafetensors, f16BitsToNumber, openSafetensors, re
 const FIXTURE = new URL('../../test/data/imagegpt-tiny-a/', import.meta.url);
 const fixtureBlob = async (name: string) => (await openAsBlob(new URL(name, FIXTURE))) as unknown as Blob;
 const u16 = (...bits: number[]) => new Uint8Array(Uint16Array.from(bits).buffer);
-const blobOf = (b: Uint8Array) => new Blob([b]);
+const blobOf = (b: Uint8Array<ArrayBuffer>) => new Blob([b]);
 
 async function inputError(p: Promise<unknown>): Promise<InputError> {
   try {
