@@ -24,8 +24,7 @@ describe('drawing', () => {
     expect(Array.from(t.subarray(31 * 32))).toEqual(new Array(32).fill(3));
   });
   it('fills only the connected region', () => {
-    let t = blank();
-    t = strokeLine(t, [10, 0], [10, 31], 1, 5); // a wall
+    const t = strokeLine(blank(), [10, 0], [10, 31], 1, 5); // a wall
     const f = floodFill(t, 0, 0, 9);
     expect(f[0]).toBe(9);
     expect(f[9]).toBe(9);

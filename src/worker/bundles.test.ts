@@ -7,7 +7,7 @@ function manifest(dtypes: ('fp32' | 'fp16')[]): BundleManifest {
     format: 'igpt-bundle',
     version: 1,
     name: 'm',
-    config: { nLayer: 1, nHead: 1, nEmbd: 8, nInner: 32, nPositions: 1024, vocabSize: 513, startToken: 512, imageSize: 32 },
+    config: { nLayer: 1, nHead: 1, nEmbd: 8, nInner: 32, nPositions: 1024, vocabSize: 513, startToken: 512, imageSize: 32 } as BundleManifest['config'],
     palette: { rgb: new Array(512).fill([0, 0, 0]), clusters: new Array(512).fill([-1, -1, -1]) },
     variants: dtypes.map((dtype) => ({
       dtype,

@@ -12,6 +12,9 @@ import {
   type WorkerResponse,
 } from './protocol';
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type CallRequest = DistributiveOmit<Exclude<WorkerRequest, { type: 'abort' }>, 'id'>;
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -92,7 +95,7 @@ export class EngineClient {
   }
 
   private call<T>(
-    req: Omit<Extract<WorkerRequest, { type: Exclude<WorkerRequest['type'], 'abort'> }>, 'id'>,
+    req: CallRequest,
     extra: { onSteps?: (b: StepBatch) => void; transfer?: Transferable[] } = {},
   ): { id: number; promise: Promise<T> } {
     const id = this.nextId++;

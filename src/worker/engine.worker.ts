@@ -6,7 +6,7 @@
  */
 import { InputError } from '../convert/types';
 import { loadEngine } from '../engine/engine';
-import type { BundleSource, Engine, StepEvent } from '../engine/types';
+import type { BundleSource, Engine, LoadProgress, StepEvent } from '../engine/types';
 import { MANIFEST_FILE, chooseVariant, downloadBundle, fetchManifest, validateManifest } from './bundles';
 import {
   batchTransferables,
@@ -97,7 +97,7 @@ async function createEngine(
     {
       backend: options.backend,
       dtype,
-      onProgress: (p) => post({ id, type: 'progress', progress: { ...p, phase: 'init' } }),
+      onProgress: (p: LoadProgress) => post({ id, type: 'progress', progress: { ...p, phase: 'init' } }),
     },
   );
   return { engine: e, label, cache, note };

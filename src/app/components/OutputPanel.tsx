@@ -1,0 +1,179 @@
+import { useState } from 'react';
+import { canGenerate, exportGrid, generate, painter, stop } from '../controller';
+import { ENTROPY_SCALE_BITS, type PixelInfo } from '../painter';
+import { heatColor } from '../palette';
+import { IMAGE_SIZE, sampleLayout } from '../settings';
+import { useStore } from '../store';
+import { TokenCanvas, eventPixel } from './TokenCanvas';
+
+interface Hover {
+  sample: number;
+  x: number;
+  y: number;
+  info: PixelInfo;
+}
+
+function rgbCss(rgb: Uint8Array, t: number): string {
+  return `rgb(${rgb[3 * t]},${rgb[3 * t + 1]},${rgb[3 * t + 2]})`;
+}
+
+export function RunControls() {
+  const phase = useStore((s) => s.run.phase);
+  // Re-render when generate becomes possible.
+  useStore((s) => [s.model.phase, s.prompt.tokens, s.palette]);
+  const running = phase === 'running';
+  const ready = canGenerate();
+  return (
+    <div className="run-controls">
+      <button className="primary" onClick={() => void generate()} disabled={!ready} title="Generate (Space)">
+        {phase === 'done' || phase === 'stopped' ? 'Generate again' : 'Generate'}
+      </button>
+      <button onClick={stop} disabled={!running} title="Stop (Space)">
+        Stop
+      </button>
+    </div>
+  );
+}
+
+function RunStats() {
+  const run = useStore((s) => s.run);
+  if (run.phase === 'idle') return <div className="run-stats muted">Press Generate to complete the image.</div>;
+  const frac = run.totalTokens > 0 ? run.paintedTokens / run.totalTokens : 1;
+  return (
+    <div className="run-stats">
+      <progress aria-label="Generation progress" max={1} value={frac} />
+      <span>
+        {run.paintedTokens}/{run.totalTokens} pixels · {run.tokensPerSecond.toFixed(1)} tokens/s ·{' '}
+        {(run.elapsedMs / 1000).toFixed(1)} s{run.error ? '' : ''}
+      </span>
+    </div>
+  );
+}
+
+export function SampleGrid({ large = false }: { large?: boolean }) {
+  const runLayout = useStore((s) => s.run.layout);
+  const settings = useStore((s) => s.settings);
+  const rgb = useStore((s) => s.palette?.rgb ?? null);
+  const prompt = useStore((s) => s.prompt.tokens);
+  const runKept = useStore((s) => s.run.keptRows);
+  const runPhase = useStore((s) => s.run.phase);
+  const [hover, setHover] = useState<Hover | null>(null);
+  const layout = runLayout ?? sampleLayout(settings);
+  const kept = runPhase === 'idle' ? settings.rowsToKeep : runKept;
+
+  const onMove = (sample: number) => (e: React.PointerEvent<HTMLCanvasElement>) => {
+    const [x, y] = eventPixel(e);
+    const info = painter.pixelInfo(sample, y * IMAGE_SIZE + x);
+    setHover(info ? { sample, x, y, info } : null);
+  };
+
+  return (
+    <div className={`sample-grid ${large ? 'large' : ''}`} style={{ ['--cols' as string]: layout.cols }}>
+      {layout.temperatures.map((temp, r) => (
+        <div className="sample-row" key={r}>
+          <div className="row-label">
+            {layout.rows > 1 || large ? <span>T = {temp.toFixed(2)}</span> : null}
+          </div>
+          {r === 0 ? (
+            <figure className="sample original">
+              <div className="canvas-wrap">
+                <TokenCanvas label="Original" tokens={prompt} rgb={rgb} />
+                <div className="kept-line" style={{ top: `${(kept / IMAGE_SIZE) * 100}%` }} aria-hidden="true" />
+              </div>
+              <figcaption>original</figcaption>
+            </figure>
+          ) : (
+            <div className="sample original-spacer" />
+          )}
+          {Array.from({ length: layout.cols }, (_, c) => {
+            const i = r * layout.cols + c;
+            return (
+              <figure className="sample" key={i}>
+                <canvas
+                  ref={(el) => painter.register(i, el)}
+                  className="pixels"
+                  role="img"
+                  aria-label={`Sample ${i + 1}`}
+                  width={IMAGE_SIZE}
+                  height={IMAGE_SIZE}
+                  onPointerMove={onMove(i)}
+                  onPointerLeave={() => setHover(null)}
+                />
+                <figcaption>#{i + 1}</figcaption>
+              </figure>
+            );
+          })}
+        </div>
+      ))}
+      {hover && rgb && <HoverCard hover={hover} rgb={rgb} />}
+    </div>
+  );
+}
+
+function HoverCard({ hover, rgb }: { hover: Hover; rgb: Uint8Array }) {
+  const { info } = hover;
+  return (
+    <div className="hover-card" role="tooltip">
+      <div>
+        Sample {hover.sample + 1}, pixel ({hover.x}, {hover.y})
+      </div>
+      {info.kind === 'prompt' && <div className="muted">kept from the prompt</div>}
+      {info.kind === 'pending' && <div className="muted">not generated yet</div>}
+      {info.kind === 'generated' && (
+        <>
+          <div className="muted">entropy {info.entropy.toFixed(2)} bits</div>
+          <ul className="candidates">
+            {info.candidates.map((c) => (
+              <li key={c.token} className={c.token === info.token ? 'chosen' : ''}>
+                <span className="swatch" style={{ background: rgbCss(rgb, c.token) }} />
+                <span className="prob-bar" style={{ width: `${Math.max(2, c.prob * 100)}%` }} />
+                <span>{(c.prob * 100).toFixed(1)}%</span>
+                <span className="muted">#{c.token}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+function EntropyLegend() {
+  const stops = Array.from({ length: 8 }, (_, i) => heatColor(i / 7));
+  return (
+    <div className="legend" aria-label="Entropy colour scale">
+      <span>0 bits</span>
+      <span className="legend-bar" style={{ background: `linear-gradient(90deg, ${stops.map((c) => `rgb(${c.join(',')})`).join(',')})` }} />
+      <span>≥ {ENTROPY_SCALE_BITS} bits</span>
+    </div>
+  );
+}
+
+export function OutputPanel() {
+  const view = useStore((s) => s.view);
+  const set = useStore((s) => s.set);
+  const hasRun = useStore((s) => s.run.phase !== 'idle');
+  return (
+    <section className="panel output-panel" aria-labelledby="output-heading">
+      <div className="output-head">
+        <h2 id="output-heading">Samples</h2>
+        <RunControls />
+        <div className="view-toggle" role="group" aria-label="View">
+          <button aria-pressed={view === 'colour'} onClick={() => set({ view: 'colour' })}>
+            Colours
+          </button>
+          <button aria-pressed={view === 'uncertainty'} onClick={() => set({ view: 'uncertainty' })}>
+            Uncertainty
+          </button>
+        </div>
+        <button onClick={() => void exportGrid()} disabled={!hasRun}>
+          Export PNG
+        </button>
+      </div>
+      <RunStats />
+      {view === 'uncertainty' && <EntropyLegend />}
+      <SampleGrid />
+      <p className="muted small">Hover a generated pixel to see the colours the model considered.</p>
+    </section>
+  );
+}
