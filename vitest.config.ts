@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Load onnxruntime-web and Dawn as Node loads them (not through Vite's transform).
+    server: { deps: { external: [/onnxruntime-web/, /onnxruntime-common/, /[\\/]webgpu[\\/]/] } },
   },
 });

@@ -17,6 +17,8 @@ export interface BundleManifest {
     vocabSize: number; // 513 (512 colours + start token)
     startToken: number; // 512
     imageSize: number; // 32
+    /** Multiplier of the attention scores (GroupQueryAttention `scale`). */
+    attentionScale: number;
   };
   /** 512 RGB triples (0-255) and the raw clusters in [-1, 1]. */
   palette: { rgb: number[][]; clusters: number[][] };
@@ -135,6 +137,8 @@ export interface LoadOptions {
   backend?: Backend | 'auto';
   dtype?: 'fp32' | 'fp16' | 'auto';
   onProgress?: (p: LoadProgress) => void;
+  /** onnxruntime wasm threads (default: 1, or half the cores when the page is cross-origin isolated). */
+  wasmThreads?: number;
 }
 
 export interface Engine {

@@ -1,0 +1,343 @@
+/**
+ * The engine: one code path for the Web Worker, Node (CLI) and tests. Loads a bundle into an
+ * onnxruntime-web session (WebGPU where available, wasm otherwise), then runs a batched prefill and
+ * token-by-token decoding of B samples at once with a KV cache, each sample with its own sampling
+ * settings and seeded generator. Teacher-forced scoring uses the same graph.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import { InputError } from '../convert/types.ts';
+import { loadBundle, pickVariant, readManifest, sourceLabel, type LoadedBundle } from './bundle.ts';
+import { Rng } from './rng.ts';
+import { SamplerScratch, sampleBatch, validateSampleSettings } from './sampler.ts';
+import {
+  TOP_CANDIDATES,
+  type Backend,
+  type BundleManifest,
+  type BundleSource,
+  type Engine,
+  type EngineInfo,
+  type GenerateRequest,
+  type GenerateResult,
+  type LoadOptions,
+  type ScoreResult,
+  type StepEvent,
+} from './types.ts';
+
+export const NUM_COLOURS = 512;
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+interface GpuProbe {
+  ok: boolean;
+  adapter: string;
+  fp16: boolean;
+  reason?: string;
+}
+
+async function probeWebGPU(): Promise<GpuProbe> {
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) return { ok: false, adapter: '', fp16: false, reason: 'WebGPU is not available here (no navigator.gpu)' };
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (err) {
+    return { ok: false, adapter: '', fp16: false, reason: `WebGPU adapter request failed: ${(err as Error).message}` };
+  }
+  if (!adapter) return { ok: false, adapter: '', fp16: false, reason: 'WebGPU is available but no adapter was found' };
+  const info = adapter.info;
+  const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((x) => x);
+  return { ok: true, adapter: parts.join(' ') || 'unknown adapter', fp16: adapter.features.has('shader-f16') };
+}
+
+/** Runs one session call at a time: onnxruntime sessions must never run concurrently. */
+class RunQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * A batch of B sequences sharing one KV cache per layer. `feed` appends S tokens to every row and
+ * returns the logits of those positions, [B, S, 512].
+ */
+export class Decoder {
+  private past: ort.Tensor[] | null = null;
+  private length = 0;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly manifest: BundleManifest,
+    private readonly cacheType: 'float32' | 'float16',
+    readonly batch: number,
+  ) {}
+
+  get sequenceLength(): number {
+    return this.length;
+  }
+
+  async feed(tokens: ArrayLike<number>, seqLen: number): Promise<Float32Array> {
+    const { io, config } = this.manifest;
+    const B = this.batch;
+    if (tokens.length !== B * seqLen) throw new Error(`feed: ${tokens.length} tokens for batch ${B} x ${seqLen}`);
+    const total = this.length + seqLen;
+    if (total > config.nPositions) throw new Error(`sequence of ${total} tokens exceeds the model's ${config.nPositions} positions`);
+    const ids = new BigInt64Array(B * seqLen);
+    const positions = new BigInt64Array(B * seqLen);
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < seqLen; s++) {
+        ids[b * seqLen + s] = BigInt(tokens[b * seqLen + s]);
+        positions[b * seqLen + s] = BigInt(this.length + s);
+      }
+    }
+    const headDim = config.nEmbd / config.nHead;
+    const feeds: Record<string, ort.Tensor> = {
+      [io.inputIds]: new ort.Tensor('int64', ids, [B, seqLen]),
+      [io.positionIds]: new ort.Tensor('int64', positions, [B, seqLen]),
+      [io.seqlensK]: new ort.Tensor('int32', new Int32Array(B).fill(total - 1), [B]),
+      [io.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(total), []),
+    };
+    for (let i = 0; i < config.nLayer; i++) {
+      const empty = () =>
+        this.cacheType === 'float16'
+          ? new ort.Tensor('float16', new Uint16Array(0), [B, config.nHead, 0, headDim])
+          : new ort.Tensor('float32', new Float32Array(0), [B, config.nHead, 0, headDim]);
+      feeds[io.pastKey[i]] = this.past ? this.past[2 * i] : empty();
+      feeds[io.pastValue[i]] = this.past ? this.past[2 * i + 1] : empty();
+    }
+    const out = await this.session.run(feeds);
+    const previous = this.past;
+    this.past = [];
+    for (let i = 0; i < config.nLayer; i++) this.past.push(out[io.presentKey[i]], out[io.presentValue[i]]);
+    if (previous) for (const t of previous) t.dispose();
+    this.length = total;
+    const logits = out[io.logits];
+    const data = (logits.location === 'cpu' ? logits.data : await logits.getData()) as Float32Array;
+    return data;
+  }
+
+  dispose(): void {
+    if (this.past) for (const t of this.past) t.dispose();
+    this.past = null;
+  }
+}
+
+export class OrtEngine implements Engine {
+  private readonly queue = new RunQueue();
+  private readonly scratch = new SamplerScratch();
+
+  constructor(
+    readonly info: EngineInfo,
+    readonly session: ort.InferenceSession,
+  ) {}
+
+  private get cacheType(): 'float32' | 'float16' {
+    return this.info.dtype === 'fp16' ? 'float16' : 'float32';
+  }
+
+  /** A fresh decoder over this engine's session (run it inside `exclusive`). */
+  decoder(batch: number): Decoder {
+    return new Decoder(this.session, this.info.manifest, this.cacheType, batch);
+  }
+
+  /** Runs fn with exclusive use of the session. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.queue.run(fn);
+  }
+
+  /** Full forward pass of B equal-length rows from an empty cache: logits [B, S, 512]. */
+  logits(rows: number[][]): Promise<Float32Array> {
+    const S = rows[0]?.length ?? 0;
+    if (!rows.every((r) => r.length === S) || S === 0) throw new Error('logits: rows must be non-empty and of equal length');
+    return this.exclusive(async () => {
+      const dec = this.decoder(rows.length);
+      try {
+        return await dec.feed(rows.flat(), S);
+      } finally {
+        dec.dispose();
+      }
+    });
+  }
+
+  generate(
+    request: GenerateRequest,
+    options: { onStep?: (event: StepEvent) => void; signal?: AbortSignal } = {},
+  ): Promise<GenerateResult> {
+    const { config } = this.info.manifest;
+    const prompt = Array.from(request.prompt);
+    const nPixels = config.nPositions;
+    if (prompt.length >= nPixels) throw new InputError('prompt', `has ${prompt.length} tokens; at most ${nPixels - 1} can be kept`);
+    for (const t of prompt) {
+      if (!Number.isInteger(t) || t < 0 || t >= NUM_COLOURS) throw new InputError('prompt', `token ${t} is not a palette index 0..${NUM_COLOURS - 1}`);
+    }
+    const B = request.samples.length;
+    if (B < 1) throw new InputError('samples', 'at least one sample is needed');
+    request.samples.forEach((s) => validateSampleSettings(s));
+    const room = nPixels - prompt.length;
+    const maxNew = Math.min(room, request.maxNewTokens ?? room);
+    if (!(maxNew >= 0) || !Number.isInteger(maxNew)) throw new InputError('maxNewTokens', `must be a whole number, got ${request.maxNewTokens}`);
+
+    return this.exclusive(async () => {
+      const rngs = request.samples.map((s) => new Rng(s.seed));
+      const generated = request.samples.map(() => new Int32Array(maxNew));
+      const tokens = new Int32Array(B);
+      const entropy = new Float32Array(B);
+      const candidates = new Int32Array(B * TOP_CANDIDATES);
+      const candidateProbs = new Float32Array(B * TOP_CANDIDATES);
+      const last = new Float32Array(B * NUM_COLOURS);
+      const start = now();
+      let prefillMs = 0;
+      let steps = 0;
+      let aborted = false;
+      const dec = this.decoder(B);
+      try {
+        for (let step = 0; step < maxNew; step++) {
+          if (options.signal?.aborted) {
+            aborted = true;
+            break;
+          }
+          let logits: Float32Array;
+          if (step === 0) {
+            const S = prompt.length + 1;
+            const row = [config.startToken, ...prompt];
+            const ids = new Int32Array(B * S);
+            for (let b = 0; b < B; b++) ids.set(row, b * S);
+            logits = await dec.feed(ids, S);
+            for (let b = 0; b < B; b++) last.set(logits.subarray(((b + 1) * S - 1) * NUM_COLOURS, (b + 1) * S * NUM_COLOURS), b * NUM_COLOURS);
+            logits = last;
+            prefillMs = now() - start;
+          } else {
+            logits = await dec.feed(tokens, 1);
+          }
+          sampleBatch(logits, NUM_COLOURS, request.samples, rngs, this.scratch, { tokens, entropy, candidates, candidateProbs });
+          for (let b = 0; b < B; b++) generated[b][step] = tokens[b];
+          steps = step + 1;
+          options.onStep?.({
+            type: 'step',
+            step,
+            position: prompt.length + step,
+            tokens: tokens.slice(),
+            entropy: entropy.slice(),
+            candidates: candidates.slice(),
+            candidateProbs: candidateProbs.slice(),
+            elapsedMs: now() - start,
+          });
+        }
+      } finally {
+        dec.dispose();
+      }
+      const decodeMs = Math.max(0, now() - start - prefillMs);
+      const decodeSteps = Math.max(0, steps - 1);
+      return {
+        tokens: generated.map((g) => g.slice(0, steps)),
+        prefillMs,
+        decodeMs,
+        steps,
+        tokensPerSecond: decodeSteps > 0 ? (B * decodeSteps) / (decodeMs / 1000) : 0,
+        aborted,
+      };
+    });
+  }
+
+  async score(images: ArrayLike<number>[]): Promise<ScoreResult[]> {
+    const { config } = this.info.manifest;
+    const n = config.nPositions;
+    const rows = images.map((img, i) => {
+      const t = Array.from(img);
+      if (t.length !== n) throw new InputError(`image ${i + 1}`, `has ${t.length} tokens, expected ${n}`);
+      for (const v of t) if (!Number.isInteger(v) || v < 0 || v >= NUM_COLOURS) throw new InputError(`image ${i + 1}`, `token ${v} is not a palette index`);
+      return t;
+    });
+    const results: ScoreResult[] = [];
+    const chunk = 4;
+    for (let i = 0; i < rows.length; i += chunk) {
+      const part = rows.slice(i, i + chunk);
+      const logits = await this.logits(part.map((t) => [config.startToken, ...t.slice(0, n - 1)]));
+      part.forEach((t, r) => {
+        const bits = new Float32Array(n);
+        let sum = 0;
+        for (let p = 0; p < n; p++) {
+          const off = (r * n + p) * NUM_COLOURS;
+          let max = -Infinity;
+          for (let v = 0; v < NUM_COLOURS; v++) max = Math.max(max, logits[off + v]);
+          let z = 0;
+          for (let v = 0; v < NUM_COLOURS; v++) z += Math.exp(logits[off + v] - max);
+          const nll = (Math.log(z) + max - logits[off + t[p]]) / Math.LN2;
+          bits[p] = nll;
+          sum += nll;
+        }
+        results.push({ bitsPerToken: sum / n, bits });
+      });
+    }
+    return results;
+  }
+
+  async dispose(): Promise<void> {
+    await this.queue.run(() => this.session.release());
+  }
+}
+
+/**
+ * wasm threads: the caller's choice, else the browser's core count when cross-origin isolated
+ * (threads need it), else one. Always set explicitly: onnxruntime's own default reaches for
+ * `require('node:os')` where there is no `navigator`, which fails in ES modules.
+ */
+function configureWasm(threads?: number): void {
+  const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+  const cores = g.navigator?.hardwareConcurrency ?? 1;
+  ort.env.wasm.numThreads = threads ?? (g.crossOriginIsolated ? Math.min(4, Math.ceil(cores / 2)) : 1);
+}
+
+async function createSession(bundle: LoadedBundle, backend: Backend): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [backend === 'webgpu' ? { name: 'webgpu' } : { name: 'wasm' }],
+    graphOptimizationLevel: 'all',
+  };
+  if (bundle.externalData.length) options.externalData = bundle.externalData.map(({ path, data }) => ({ path, data }));
+  if (backend === 'webgpu') {
+    const io = bundle.manifest.io;
+    const location: Record<string, ort.Tensor.DataLocation> = { [io.logits]: 'cpu' };
+    for (const name of [...io.presentKey, ...io.presentValue]) location[name] = 'gpu-buffer';
+    options.preferredOutputLocation = location;
+  }
+  try {
+    return await ort.InferenceSession.create(bundle.graph, options);
+  } catch (err) {
+    throw new InputError(`${bundle.label}/${bundle.variant.graph}`, `could not be loaded by onnxruntime (${backend}): ${(err as Error).message}`);
+  }
+}
+
+export async function loadEngine(source: BundleSource, options: LoadOptions = {}): Promise<Engine & OrtEngine> {
+  const requested = options.backend ?? 'auto';
+  const manifest = await readManifest(source);
+  let backend: Backend = 'wasm';
+  let adapter = 'wasm (CPU)';
+  let fallbackReason: string | undefined;
+  let fp16 = false;
+  if (requested !== 'wasm') {
+    const probe = await probeWebGPU();
+    if (probe.ok) {
+      backend = 'webgpu';
+      adapter = probe.adapter;
+      fp16 = probe.fp16;
+    } else if (requested === 'webgpu') {
+      throw new InputError('backend webgpu', probe.reason ?? 'unavailable');
+    } else {
+      fallbackReason = probe.reason;
+    }
+  }
+  if (options.dtype === 'fp16' && backend === 'webgpu' && !fp16) {
+    throw new InputError('dtype fp16', `the WebGPU adapter (${adapter}) has no shader-f16 support; use fp32`);
+  }
+  const variant = pickVariant(manifest, options.dtype ?? 'auto', backend === 'webgpu' && fp16);
+  const bundle = await loadBundle(source, manifest, variant, options.onProgress);
+  configureWasm(options.wasmThreads);
+  const session = await createSession(bundle, backend);
+  const modelBytes = variant.files.reduce((n, f) => n + f.bytes, 0);
+  const info: EngineInfo = { backend, adapter, fallbackReason, dtype: variant.dtype, modelBytes, manifest };
+  return new OrtEngine(info, session);
+}
+
+export { sourceLabel };
