@@ -111,6 +111,9 @@ export async function fetchManifest(baseUrl: string, signal?: AbortSignal): Prom
     res = cached;
   }
   if (!res.ok) throw new InputError(url, `HTTP ${res.status} ${res.statusText}`.trim());
+  if (/text\/html/i.test(res.headers.get('content-type') ?? '')) {
+    throw new InputError(url, 'not found (the server answered with a web page, not a model manifest)');
+  }
   const text = await res.text();
   let json: unknown;
   try {

@@ -32,7 +32,7 @@ export function RowsToKeep() {
   return (
     <label className="field">
       <span>
-        Rows to keep <output>{rows}</output>
+        Rows to keep <span className="value">{rows}</span>
       </span>
       <input type="range" min={0} max={31} step={1} value={rows} onChange={on} onInput={on} />
     </label>

@@ -20,7 +20,9 @@ function rgbCss(rgb: Uint8Array, t: number): string {
 export function RunControls() {
   const phase = useStore((s) => s.run.phase);
   // Re-render when generate becomes possible.
-  useStore((s) => [s.model.phase, s.prompt.tokens, s.palette]);
+  useStore((s) => s.model.phase);
+  useStore((s) => s.prompt.tokens);
+  useStore((s) => s.palette);
   const running = phase === 'running';
   const ready = canGenerate();
   return (

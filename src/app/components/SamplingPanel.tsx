@@ -9,7 +9,7 @@ export function TemperatureControl() {
   return (
     <label className="field">
       <span>
-        Temperature <output>{t.toFixed(2)}</output>
+        Temperature <span className="value">{t.toFixed(2)}</span>
       </span>
       <input type="range" min={0} max={2} step={0.05} value={t} onChange={on} onInput={on} />
     </label>
