@@ -158,7 +158,7 @@ export function OutputPanel() {
   return (
     <section className="panel output-panel" aria-labelledby="output-heading">
       <div className="output-head">
-        <h2 id="output-heading">Samples</h2>
+        <h2 id="output-heading">Output</h2>
         <RunControls />
         <div className="view-toggle" role="group" aria-label="View">
           <button aria-pressed={view === 'colour'} onClick={() => set({ view: 'colour' })}>

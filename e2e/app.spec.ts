@@ -1,0 +1,162 @@
+/**
+ * The playground in real Chromium with WebGPU (SwiftShader). Runs are kept short: 30 or 31 kept
+ * rows = 64 or 32 new tokens.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { imageToTokens, decodeImage } from '../src/image/index.ts';
+import { MODEL_URL, canvasPixels, generateAndWait, openApp, rowsOf, setSmallRun, waitReady } from './app-helpers';
+
+const CAT = 'public/examples/cat-face.png';
+
+test('the default model loads on start, on WebGPU, with a prompt shown', async ({ page }) => {
+  await openApp(page);
+  const status = page.getByRole('status');
+  await expect(status).toContainText('WebGPU');
+  await expect(page.getByRole('img', { name: 'Prompt', exact: true })).toHaveAttribute('width', '32');
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled();
+  await expect(page.getByRole('button', { name: 'Stop' })).toBeDisabled();
+  for (const label of ['Temperature', 'Seed', 'Rows to keep']) await expect(page.getByLabel(label)).toBeVisible();
+  await expect(page.getByLabel('Samples', { exact: true })).toBeVisible();
+});
+
+test('upload with Rows to keep 30 and 2 samples: kept rows equal the quantized upload', async ({ page, request }) => {
+  await openApp(page);
+  await page.getByLabel('Upload image').setInputFiles(CAT);
+  await expect(page.locator('.prompt-view figcaption')).toContainText('cat-face.png');
+  await setSmallRun(page, 30, 2);
+
+  // The app's prompt is the project's image pipeline applied with the model's palette.
+  const manifestUrl = new URL('igpt.json', new URL(MODEL_URL ?? '/models/default/', page.url())).href;
+  const manifest = await (await request.get(manifestUrl)).json();
+  const { tokens } = imageToTokens(decodeImage(new Uint8Array(readFileSync(CAT)), 'cat-face.png'), manifest.palette.clusters);
+  const expected: number[] = [];
+  for (const t of tokens) expected.push(...manifest.palette.rgb[t], 255);
+  expect(await canvasPixels(page, 'Prompt')).toEqual(expected);
+
+  await generateAndWait(page);
+  await expect(page.getByRole('img', { name: 'Sample 3', exact: true })).toHaveCount(0);
+  for (const name of ['Sample 1', 'Sample 2']) {
+    const px = await canvasPixels(page, name);
+    expect(rowsOf(px, 30)).toEqual(rowsOf(expected, 30));
+    // Every generated pixel is a palette colour.
+    const palette = new Set(manifest.palette.rgb.map((c: number[]) => c.join(',')));
+    for (let i = 30 * 32; i < 1024; i++) expect(palette.has(px.slice(4 * i, 4 * i + 3).join(','))).toBe(true);
+  }
+  await expect(page.locator('.run-stats')).toContainText('64/64');
+});
+
+test('the same seed gives the same pixels, another seed other pixels', async ({ page }) => {
+  test.setTimeout(420_000);
+  await openApp(page);
+  await setSmallRun(page, 31, 1);
+  await page.getByLabel('Seed').fill('1111');
+  await generateAndWait(page);
+  const a = await canvasPixels(page, 'Sample 1');
+  await generateAndWait(page);
+  const again = await canvasPixels(page, 'Sample 1');
+  expect(again).toEqual(a);
+  await page.getByLabel('Seed').fill('2222');
+  await generateAndWait(page);
+  const b = await canvasPixels(page, 'Sample 1');
+  expect(rowsOf(b, 31)).toEqual(rowsOf(a, 31));
+  expect(b).not.toEqual(a);
+});
+
+test('drawing then generating', async ({ page }) => {
+  await openApp(page);
+  await page.getByRole('tab', { name: 'Draw' }).click();
+  await page.getByRole('button', { name: 'Clear' }).click();
+  const cleared = await canvasPixels(page, 'Prompt');
+  // Pick a colour from the palette and draw a diagonal stroke across the bottom kept rows.
+  const palette = page.getByRole('img', { name: 'Palette' });
+  await palette.click({ position: { x: 200, y: 60 } });
+  const canvas = page.getByRole('img', { name: 'Drawing canvas' });
+  const box = (await canvas.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.1);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height * 0.5, { steps: 12 });
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.95, { steps: 12 });
+  await page.mouse.up();
+  const drawn = await canvasPixels(page, 'Prompt');
+  expect(drawn).not.toEqual(cleared);
+  expect(await canvasPixels(page, 'Drawing canvas')).toEqual(drawn);
+  // Undo and redo walk back and forth.
+  await page.getByRole('button', { name: 'Undo' }).click();
+  expect(await canvasPixels(page, 'Prompt')).toEqual(cleared);
+  await page.getByRole('button', { name: 'Redo' }).click();
+  expect(await canvasPixels(page, 'Prompt')).toEqual(drawn);
+
+  await setSmallRun(page, 31, 1);
+  await generateAndWait(page);
+  expect(rowsOf(await canvasPixels(page, 'Sample 1'), 31)).toEqual(rowsOf(drawn, 31));
+});
+
+test('compare mode: one row per temperature, the same seeds in every row', async ({ page }) => {
+  await openApp(page);
+  await setSmallRun(page, 31, 1);
+  await page.getByLabel('Compare mode').check();
+  // Two rows at the same temperature must match pixel for pixel (same seeds), a third differs in temperature.
+  await page.getByLabel('Compare at').fill('1, 1, 0.5');
+  await expect(page.locator('.sample-row')).toHaveCount(3);
+  await generateAndWait(page);
+  await expect(page.getByRole('img', { name: 'Sample 4', exact: true })).toHaveCount(0);
+  await expect(page.locator('.row-label')).toHaveText(['T = 1.00', 'T = 1.00', 'T = 0.50']);
+  const [r1, r2, r3] = [
+    await canvasPixels(page, 'Sample 1'),
+    await canvasPixels(page, 'Sample 2'),
+    await canvasPixels(page, 'Sample 3'),
+  ];
+  expect(r2).toEqual(r1);
+  expect(rowsOf(r3, 31)).toEqual(rowsOf(r1, 31));
+  expect(page.url()).toContain('cmp=1,1,0.5');
+});
+
+test('the URL reproduces a run', async ({ page, context }) => {
+  test.setTimeout(420_000);
+  await openApp(page);
+  await page.getByRole('button', { name: 'Example: Cat' }).click();
+  await expect(page.locator('.prompt-view figcaption')).toContainText('Cat');
+  await setSmallRun(page, 31, 1);
+  await page.getByLabel('Seed').fill('4321');
+  await page.getByLabel('Temperature').fill('0.8');
+  await generateAndWait(page);
+  const first = await canvasPixels(page, 'Sample 1');
+  const prompt = await canvasPixels(page, 'Prompt');
+  await expect.poll(() => page.url()).toContain('seed=4321');
+  const url = page.url();
+  expect(url).toContain('img=');
+  expect(url).toContain('t=0.8');
+
+  const other = await context.newPage();
+  await other.goto(url);
+  await waitReady(other);
+  await expect(other.getByLabel('Seed')).toHaveValue('4321');
+  await expect(other.getByLabel('Rows to keep')).toHaveValue('31');
+  expect(await canvasPixels(other, 'Prompt')).toEqual(prompt);
+  await generateAndWait(other);
+  expect(await canvasPixels(other, 'Sample 1')).toEqual(first);
+});
+
+test('a bad image and a bad model URL give messages; the app still generates', async ({ page }) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  const before = await canvasPixels(page, 'Prompt');
+  const modelLine = (await page.getByRole('status').textContent())!.split(' loaded')[0];
+
+  await page.getByLabel('Upload image').setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('this is not an image') });
+  await expect(page.getByRole('alert').filter({ hasText: 'broken.png' })).toBeVisible();
+  expect(await canvasPixels(page, 'Prompt')).toEqual(before);
+
+  await page.getByText('Load another model').click();
+  await page.getByLabel('Model URL').fill('/no-such-model/');
+  await page.getByRole('button', { name: 'Load URL' }).click();
+  const alert = page.getByRole('alert').filter({ hasText: 'no-such-model/igpt.json' });
+  await expect(alert).toBeVisible({ timeout: 30_000 });
+  await expect(alert).toContainText('Could not load the model');
+  await expect(page.getByRole('status')).toContainText(`${modelLine} loaded`);
+
+  await setSmallRun(page, 31, 1);
+  await generateAndWait(page);
+  expect(rowsOf(await canvasPixels(page, 'Sample 1'), 31)).toEqual(rowsOf(before, 31));
+});
