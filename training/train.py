@@ -1,0 +1,222 @@
+"""Train an Image GPT on the emoji dataset for a fixed time budget; write a Hugging Face folder.
+
+    python3 training/train.py --data training/data/dataset.npz --out training/runs/emoji \
+        --n-layer 8 --n-embd 256 --n-head 8 --minutes 8
+
+Every --ckpt-seconds it evaluates the validation loss (bits per token) and, when it improved,
+writes <out>/hf/{config.json, preprocessor_config.json, model.safetensors, training.json}.
+The last line printed is a one-line SUMMARY.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hf_io import save_hf_folder  # noqa: E402
+from model import HAS_SDPA, ImageGPT, ImageGPTConfig  # noqa: E402
+
+LN2 = math.log(2)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="training/data/dataset.npz")
+    p.add_argument("--out", default="training/runs/emoji")
+    p.add_argument("--n-layer", type=int, default=8)
+    p.add_argument("--n-embd", type=int, default=256)
+    p.add_argument("--n-head", type=int, default=8)
+    p.add_argument("--dropout", type=float, default=0.0, help="embd/attn/resid dropout")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--min-lr-frac", type=float, default=0.05, help="final lr as a fraction of --lr")
+    p.add_argument("--warmup-steps", type=int, default=200)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--beta2", type=float, default=0.95)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--flip", type=float, default=0.5, help="probability of a horizontal flip per training image")
+    p.add_argument("--minutes", type=float, default=8.0, help="wall-clock budget of the training loop (evals included)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
+    p.add_argument("--ckpt-seconds", type=float, default=60.0, help="evaluate + checkpoint this often")
+    p.add_argument("--eval-images", type=int, default=0, help="validation images per eval (0: all)")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--compile", choices=["auto", "on", "off"], default="auto")
+    return p.parse_args(argv)
+
+
+class Logger:
+    def __init__(self, path):
+        self.f = open(path, "a", buffering=1)
+
+    def __call__(self, *parts):
+        line = " ".join(str(p) for p in parts)
+        print(line, flush=True)
+        self.f.write(line + "\n")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    log = Logger(os.path.join(args.out, "train.log"))
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    cuda = device.startswith("cuda")
+    torch.manual_seed(args.seed)
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    d = np.load(args.data)
+    train_np, val_np, clusters = d["train"], d["val"], d["clusters"]
+    assert train_np.shape[1] == 1024 and val_np.shape[1] == 1024 and clusters.shape == (512, 3), "unexpected dataset shapes"
+    assert int(train_np.max()) < 512 and int(val_np.max()) < 512
+    if args.eval_images:
+        val_np = val_np[: args.eval_images]
+    train = torch.from_numpy(train_np.astype(np.int16)).to(device)
+    val = torch.from_numpy(val_np.astype(np.int16)).to(device)
+
+    cfg = ImageGPTConfig(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
+                         embd_pdrop=args.dropout, attn_pdrop=args.dropout, resid_pdrop=args.dropout)
+    model = ImageGPT(cfg).to(device)
+    n_params = model.num_params()
+    log(f"device {device} ({torch.cuda.get_device_name() if cuda else 'cpu'}), torch {torch.__version__}, sdpa {HAS_SDPA}")
+    log(f"data: train {tuple(train.shape)}, val {tuple(val.shape)}; model: {args.n_layer} layers, d {args.n_embd}, "
+        f"{args.n_head} heads, {n_params / 1e6:.2f}M params ({n_params * 4 / 1e6:.1f} MB fp32)")
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt_kwargs = dict(lr=args.lr, betas=(0.9, args.beta2), eps=1e-8)
+    if cuda and "fused" in torch.optim.AdamW.__init__.__code__.co_varnames:
+        opt_kwargs["fused"] = True
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], **opt_kwargs)
+
+    step_model = model
+    if args.compile == "on" or (args.compile == "auto" and cuda and hasattr(torch, "compile")):
+        try:
+            step_model = torch.compile(model)
+        except Exception as e:  # keep training without compile
+            log(f"torch.compile unavailable: {e}")
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else (lambda: torch.autocast("cpu", enabled=False))
+
+    start = torch.full((1, 1), cfg.start_token, dtype=torch.long, device=device)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(args.seed)
+
+    def batch_inputs(tokens):
+        tokens = tokens.long()
+        inp = torch.cat([start.expand(tokens.size(0), 1), tokens[:, :-1]], dim=1)
+        return inp, tokens
+
+    def get_batch():
+        idx = torch.randint(0, train.size(0), (args.batch_size,), device=device, generator=gen)
+        x = train[idx]
+        if args.flip > 0:
+            flip = torch.rand(args.batch_size, device=device, generator=gen) < args.flip
+            x = torch.where(flip[:, None], x.view(-1, 32, 32).flip(-1).reshape(-1, 1024), x)
+        return batch_inputs(x)
+
+    @torch.no_grad()
+    def evaluate():
+        model.eval()
+        total, count = 0.0, 0
+        for i in range(0, val.size(0), args.batch_size):
+            inp, tgt = batch_inputs(val[i:i + args.batch_size])
+            with autocast():
+                _, loss = model(inp, tgt)  # uncompiled: no recompiles for eval mode / a short last batch
+            total += loss.item() * tgt.numel()
+            count += tgt.numel()
+        model.train()
+        return total / count / LN2
+
+    budget = args.minutes * 60.0
+    t0 = time.time()
+    last_ckpt = t0
+    best = float("inf")
+    history = []
+    step, tokens_seen = 0, 0
+    t_log, tok_log = time.time(), 0
+    train_bits = float("nan")
+    extra = {}
+
+    def checkpoint(final=False):
+        nonlocal best
+        te = time.time()
+        vb = evaluate()
+        improved = vb < best
+        if improved:
+            best = vb
+            save_hf_folder(os.path.join(args.out, "hf"), model, clusters.tolist())
+            info = {"step": step, "tokens": tokens_seen, "val_bits_per_token": vb, "train_bits_per_token": train_bits,
+                    "seconds": round(time.time() - t0, 1), "params": n_params, "args": vars(args),
+                    "dataset": {"train_images": int(train.size(0)), "val_images": int(val.size(0))}}
+            with open(os.path.join(args.out, "hf", "training.json"), "w") as f:
+                json.dump(info, f, indent=2)
+        history.append({"step": step, "seconds": round(time.time() - t0, 1), "val_bits": vb, "train_bits": train_bits})
+        with open(os.path.join(args.out, "history.json"), "w") as f:
+            json.dump(history, f, indent=1)
+        log(f"{'final ' if final else ''}eval step {step}: val {vb:.4f} bits/token (best {best:.4f}{', saved' if improved else ''}), "
+            f"eval+save {time.time() - te:.1f}s")
+        extra["last_val"] = vb
+
+    model.train()
+    while True:
+        elapsed = time.time() - t0
+        if elapsed >= budget or (args.max_steps and step >= args.max_steps):
+            break
+        progress = elapsed / budget
+        if args.max_steps:
+            progress = max(progress, step / args.max_steps)
+        if step < args.warmup_steps:
+            lr = args.lr * (step + 1) / args.warmup_steps
+        else:
+            lr = args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+
+        inp, tgt = get_batch()
+        with autocast():
+            _, loss = step_model(inp, tgt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if args.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        opt.step()
+        step += 1
+        tokens_seen += tgt.numel()
+        tok_log += tgt.numel()
+
+        if step % args.log_every == 0 or step == 1:
+            train_bits = loss.item() / LN2
+            now = time.time()
+            log(f"step {step} loss {train_bits:.4f} bits/token lr {lr:.2e} {tok_log / (now - t_log):,.0f} tok/s "
+                f"elapsed {now - t0:.0f}s")
+            t_log, tok_log = now, 0
+        if time.time() - last_ckpt >= args.ckpt_seconds:
+            train_bits = loss.item() / LN2
+            checkpoint()
+            last_ckpt = time.time()
+            t_log, tok_log = time.time(), 0
+
+    train_bits = loss.item() / LN2 if step else float("nan")
+    checkpoint(final=True)
+    wall = time.time() - t0
+    summary = {"params": n_params, "n_layer": args.n_layer, "n_embd": args.n_embd, "n_head": args.n_head, "steps": step,
+               "tokens": tokens_seen, "tok_per_s": round(tokens_seen / wall), "train_bits": round(train_bits, 4),
+               "val_bits": round(extra["last_val"], 4), "best_val_bits": round(best, 4), "minutes": round(wall / 60, 2),
+               "device": torch.cuda.get_device_name() if cuda else "cpu"}
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    log("SUMMARY " + " ".join(f"{k}={v}" for k, v in summary.items()) + f" out={os.path.join(args.out, 'hf')}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
