@@ -51,12 +51,20 @@ function getClient(): EngineClient {
       if (!st().model.info) applyPalette(manifest);
     },
     onLoaded: (info) => {
+      const prev = st().model.info;
       st().setModel({ phase: 'ready', info, progress: null, loadingLabel: null, error: null });
       applyPalette(info.manifest);
+      if (info.backend === 'wasm' && prev?.backend !== 'wasm') st().notify('warning', wasmNotice(info));
     },
     onFatal: (message) => st().setModel({ phase: 'error', error: message, loadingLabel: null, progress: null }),
   });
   return client;
+}
+
+export function wasmNotice(info: { fallbackReason?: string }): string {
+  return `WebGPU is not in use: running on wasm (CPU), which is slower. ${
+    info.fallbackReason ? `Reason: ${info.fallbackReason}.` : 'wasm was requested (?backend=wasm).'
+  }`;
 }
 
 function applyPalette(manifest: Parameters<typeof paletteFromManifest>[0]): void {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { deleteCachedBundle, listCachedBundles, type CachedBundle } from '../../worker/bundles';
-import { loadModelFromFiles, loadModelFromUrl, onCacheChange } from '../controller';
+import { loadModelFromFiles, loadModelFromUrl, onCacheChange, wasmNotice } from '../controller';
 import { formatBytes, fromDataTransfer, fromFileList, pickedLabel, type PickedFile } from '../files';
 import { useStore } from '../store';
 
@@ -65,7 +65,7 @@ export function ModelPanel() {
       )}
       {info && info.backend === 'wasm' && (
         <p className="notice notice-warning inline">
-          WebGPU is not in use: running on wasm (CPU), which is slower. {info.fallbackReason ?? ''}
+          {wasmNotice(info)}
         </p>
       )}
       {loading && (
