@@ -1,10 +1,13 @@
 /**
  * Shared helpers of the playground e2e tests. They drive the app only through accessible names.
- * E2E_MODEL_URL (optional) points the app at another bundle than the bundled default.
+ * E2E_MODEL_URL (optional) points the app at another bundle than the bundled default, and
+ * E2E_MODEL_DIR at its folder on disk.
  */
 import { expect, type Page } from '@playwright/test';
 
 export const MODEL_URL = process.env.E2E_MODEL_URL;
+/** The same bundle on disk, for the file-picker test. */
+export const MODEL_DIR = process.env.E2E_MODEL_DIR ?? 'models/default';
 
 /** Open the app with optional query (e.g. "backend=wasm") and hash settings; wait for the model. */
 export async function openApp(page: Page, opts: { query?: string; hash?: string } = {}): Promise<void> {

@@ -2,10 +2,11 @@
  * The playground in real Chromium with WebGPU (SwiftShader). Runs are kept short: 30 or 31 kept
  * rows = 64 or 32 new tokens.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { imageToTokens, decodeImage } from '../src/image/index.ts';
-import { MODEL_URL, canvasPixels, generateAndWait, openApp, rowsOf, setSmallRun, waitReady } from './app-helpers';
+import { MODEL_DIR, MODEL_URL, canvasPixels, generateAndWait, openApp, rowsOf, setSmallRun, waitReady } from './app-helpers';
 
 const CAT = 'public/examples/cat-face.png';
 
@@ -34,7 +35,14 @@ test('upload with Rows to keep 30 and 2 samples: kept rows equal the quantized u
   for (const t of tokens) expected.push(...manifest.palette.rgb[t], 255);
   expect(await canvasPixels(page, 'Prompt')).toEqual(expected);
 
+  // Watch the UI thread while generating: no task over 50 ms.
+  await page.evaluate(() => {
+    const w = window as unknown as { longTasks: number[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => w.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+  });
   await generateAndWait(page);
+  expect(await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks)).toEqual([]);
   await expect(page.getByRole('img', { name: 'Sample 3', exact: true })).toHaveCount(0);
   for (const name of ['Sample 1', 'Sample 2']) {
     const px = await canvasPixels(page, name);
@@ -44,6 +52,83 @@ test('upload with Rows to keep 30 and 2 samples: kept rows equal the quantized u
     for (let i = 30 * 32; i < 1024; i++) expect(palette.has(px.slice(4 * i, 4 * i + 3).join(','))).toBe(true);
   }
   await expect(page.locator('.run-stats')).toContainText('64/64');
+
+  // Hovering a generated pixel shows the candidate colours with probabilities.
+  const s1 = page.getByRole('img', { name: 'Sample 1', exact: true });
+  const box = (await s1.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.98);
+  const tip = page.getByRole('tooltip');
+  await expect(tip).toContainText('pixel (16, 31)');
+  await expect(tip).toContainText('entropy');
+  await expect(tip.locator('.candidates li')).not.toHaveCount(0);
+  await expect(tip.locator('.candidates li').first()).toContainText('%');
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.1);
+  await expect(tip).toContainText('kept from the prompt');
+
+  // The uncertainty view paints entropy instead of colours, and switches back.
+  const colours = await canvasPixels(page, 'Sample 1');
+  await page.getByRole('button', { name: 'Uncertainty' }).click();
+  expect(await canvasPixels(page, 'Sample 1')).not.toEqual(colours);
+  await page.getByRole('button', { name: 'Colours' }).click();
+  expect(await canvasPixels(page, 'Sample 1')).toEqual(colours);
+
+  // Likelihood of the uploaded image: bits per token and per dimension (÷ 3).
+  await page.getByRole('button', { name: 'Score image' }).click();
+  const scores = page.locator('.scores dd');
+  await expect(scores).toHaveCount(2, { timeout: 120_000 });
+  const [bpt, bpd] = (await scores.allTextContents()).map(Number);
+  expect(bpt).toBeGreaterThan(0);
+  expect(bpd).toBeCloseTo(bpt / 3, 2);
+  expect(await canvasPixels(page, 'Surprise')).not.toEqual(new Array(4096).fill(0));
+});
+
+test('Stop ends a run early and Generate works again', async ({ page }) => {
+  await openApp(page);
+  await setSmallRun(page, 16, 1);
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByRole('status')).toContainText('Generating');
+  await expect.poll(async () => Number((await page.locator('.run-stats').textContent())?.split('/')[0]), { timeout: 120_000 }).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(page.getByRole('status')).toContainText('Stopped', { timeout: 60_000 });
+  const painted = Number((await page.locator('.run-stats').textContent())?.split('/')[0]);
+  expect(painted).toBeLessThan(512);
+  await setSmallRun(page, 31, 1);
+  await generateAndWait(page);
+});
+
+test('presentation mode and its keys', async ({ page }) => {
+  await openApp(page, { hash: 't=1&seed=99' });
+  await page.getByRole('button', { name: 'Presentation' }).click();
+  await expect(page.getByRole('button', { name: 'Fullscreen (F)' })).toBeVisible();
+  await expect(page.getByRole('img', { name: 'Prompt', exact: true })).toBeVisible();
+  await page.locator('body').press('ArrowRight');
+  await expect(page.getByLabel('Temperature')).toHaveValue('1.05');
+  await page.locator('body').press('ArrowLeft');
+  await page.locator('body').press('ArrowLeft');
+  await expect(page.getByLabel('Temperature')).toHaveValue('0.95');
+  await page.locator('body').press('r');
+  await expect(page.getByText('seed 99', { exact: true })).toHaveCount(0);
+  await page.locator('body').press('p');
+  await expect(page.getByRole('button', { name: 'Fullscreen (F)' })).toHaveCount(0);
+});
+
+test('a bundle loads from picked files; a downloaded bundle is cached and can be deleted', async ({ page }) => {
+  await openApp(page);
+  const name = (await page.getByRole('status').textContent())!.match(/Model (.+?) loaded/)![1];
+  await page.getByText('Load another model').click();
+  // The model that was just downloaded is listed with its size.
+  const cached = page.locator('.cached li').filter({ hasText: name });
+  await expect(cached).toHaveCount(1);
+  await expect(cached).toContainText(/\d+(\.\d)? (B|KB|MB|GB)/);
+  await cached.getByRole('button', { name: `Delete cached model ${name}` }).click();
+  await expect(page.locator('.cached li').filter({ hasText: name })).toHaveCount(0);
+
+  const dir = MODEL_DIR;
+  await page.getByLabel('Model files').setInputFiles(readdirSync(dir).map((f) => join(dir, f)));
+  await expect(page.getByRole('status')).toContainText(`Model ${name} loaded`, { timeout: 180_000 });
+  await expect(page.locator('.model-info')).toContainText('local files');
+  await setSmallRun(page, 31, 1);
+  await generateAndWait(page);
 });
 
 test('the same seed gives the same pixels, another seed other pixels', async ({ page }) => {
