@@ -245,3 +245,29 @@ test('a bad image and a bad model URL give messages; the app still generates', a
   await generateAndWait(page);
   expect(rowsOf(await canvasPixels(page, 'Sample 1'), 31)).toEqual(rowsOf(before, 31));
 });
+
+test('an image can be pasted or dropped', async ({ page }) => {
+  await openApp(page);
+  const send = (kind: 'paste' | 'drop', file: string) =>
+    page.evaluate(
+      async ([kind, file]) => {
+        const blob = await (await fetch(`/examples/${file}`)).blob();
+        const dt = new DataTransfer();
+        dt.items.add(new File([blob], file, { type: 'image/png' }));
+        if (kind === 'paste') {
+          document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+        } else {
+          const target = document.querySelector('.input-panel')!;
+          target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+          target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }
+      },
+      [kind, file] as const,
+    );
+  await send('paste', 'frog.png');
+  await expect(page.locator('.prompt-view figcaption')).toContainText('frog.png');
+  const frog = await canvasPixels(page, 'Prompt');
+  await send('drop', 'rocket.png');
+  await expect(page.locator('.prompt-view figcaption')).toContainText('rocket.png');
+  expect(await canvasPixels(page, 'Prompt')).not.toEqual(frog);
+});
