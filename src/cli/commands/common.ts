@@ -1,0 +1,133 @@
+/** Shared pieces of the CLI commands: I/O streams, model folder resolution, engine loading. */
+import { readFile, stat } from 'node:fs/promises';
+import v8 from 'node:v8';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../../convert/types.ts';
+import type { Backend, Engine, LoadOptions } from '../../engine/types.ts';
+import { readFolderFiles } from '../nodeFiles.ts';
+import { setupNodeWebGPU } from '../nodeWebgpu.ts';
+import type { ParsedArgs } from '../args.ts';
+import { choiceOption } from '../args.ts';
+
+export interface OutStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliIO {
+  stdout: OutStream;
+  stderr: OutStream;
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Default process.cwd(). */
+  cwd?: string;
+}
+
+export interface Ctx {
+  io: CliIO;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  json: boolean;
+  /** Human output to stdout (silent under --json). */
+  say(line: string): void;
+  /** Notes to stderr (progress and the like). */
+  note(line: string): void;
+}
+
+export function makeCtx(io: CliIO, json: boolean): Ctx {
+  return {
+    io,
+    env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
+    json,
+    say: (line) => {
+      if (!json) io.stdout.write(`${line}\n`);
+    },
+    note: (line) => io.stderr.write(`${line}\n`),
+  };
+}
+
+/** The package root (folder of package.json). */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Where the bundled default model lives. */
+export const DEFAULT_MODEL_DIR = resolve(PACKAGE_ROOT, 'models/default');
+
+export function resolvePath(ctx: Ctx, p: string): string {
+  return isAbsolute(p) ? p : resolve(ctx.cwd, p);
+}
+
+/** `--model DIR`, default models/default in the package; must be a folder holding igpt.json. */
+export async function resolveModelDir(ctx: Ctx, args: ParsedArgs): Promise<string> {
+  const given = args.values.get('model');
+  const dir = given === undefined ? DEFAULT_MODEL_DIR : resolvePath(ctx, given);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) {
+    throw new InputError(
+      dir,
+      given === undefined
+        ? 'no default model bundle here; pass --model DIR or create one with `igpt export <hf-folder|owner/name> --out models/default`'
+        : 'no such model bundle folder (create one with `igpt export ... --out DIR`)',
+    );
+  }
+  if (!st.isDirectory()) throw new InputError(dir, 'is a file; --model takes a bundle folder (the one holding igpt.json)');
+  const manifest = await stat(resolve(dir, 'igpt.json')).catch(() => undefined);
+  if (!manifest) throw new InputError(dir, 'has no igpt.json: not a model bundle folder (create one with `igpt export`)');
+  return dir;
+}
+
+export const BACKEND_OPTIONS = { backend: { type: 'string' }, dtype: { type: 'string' } } as const;
+
+/** Loads the engine for the bundle folder with `--backend wasm|webgpu` (default wasm) and `--dtype`. */
+export async function openEngine(ctx: Ctx, dir: string, args: ParsedArgs): Promise<{ engine: Engine; loadMs: number }> {
+  const backend = choiceOption<Backend>(args, 'backend', ['wasm', 'webgpu'], 'wasm');
+  const dtype = choiceOption<'fp32' | 'fp16' | 'auto'>(args, 'dtype', ['fp32', 'fp16', 'auto'], 'auto');
+  if (backend === 'webgpu') {
+    let why = '';
+    if (!(await setupNodeWebGPU((r) => (why = r)))) throw new InputError('--backend webgpu', why);
+  }
+  if (!ctx.env.IGPT_WASM_TURBOFAN) useLiftoffOnly();
+  const files = await readFolderFiles(dir);
+  const { loadEngine } = await import('../../engine/engine.ts');
+  const options: LoadOptions = { backend, dtype };
+  const t0 = performance.now();
+  const engine = await loadEngine({ kind: 'files', files, label: dir }, options);
+  return { engine, loadMs: performance.now() - t0 };
+}
+
+let liftoffSet = false;
+
+/**
+ * Keeps V8 from compiling onnxruntime's wasm with TurboFan. On a small machine the background
+ * TurboFan compilation of its largest functions takes minutes, competes with inference for the
+ * cores, and Node waits for it at exit; Liftoff code is ready at once. `IGPT_WASM_TURBOFAN=1`
+ * keeps V8's default tiering (faster kernels on long runs, slow start and exit).
+ * Must run before the runtime's wasm module is compiled; later calls have no effect on it.
+ */
+export function useLiftoffOnly(): void {
+  if (liftoffSet) return;
+  v8.setFlagsFromString('--liftoff-only');
+  liftoffSet = true;
+}
+
+/** Reads an image file's bytes; a missing file is an InputError naming it. */
+export async function readInputFile(path: string, shownAs: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(shownAs, 'no such file');
+    if (code === 'EISDIR') throw new InputError(shownAs, 'is a folder, expected an image file');
+    throw new InputError(shownAs, `cannot be read (${(e as Error).message})`);
+  }
+}
+
+export function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function writeJson(ctx: Ctx, value: unknown): void {
+  ctx.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
