@@ -39,3 +39,22 @@ describe('typed options', () => {
     expect(() => choiceOption(a, 'out', ['wasm', 'webgpu'], 'wasm')).toThrow(/one of wasm, webgpu/);
   });
 });
+
+describe('igpt without a command', () => {
+  it('prints usage on stderr with exit code 2; --help on stdout with 0', async () => {
+    const { runCli } = await import('./testio.ts');
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/usage: igpt export/);
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/usage: igpt bench/);
+    const sub = await runCli(['complete', '--help']);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toMatch(/^usage: igpt complete/);
+    const unknown = await runCli(['paint']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "paint"/);
+  });
+});

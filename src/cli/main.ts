@@ -44,7 +44,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
-    io.stdout.write(`${target ? target.usage : USAGE}\n`);
+    (name === undefined ? io.stderr : io.stdout).write(`${target ? target.usage : USAGE}\n`);
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS[name];
