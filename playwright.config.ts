@@ -9,6 +9,7 @@ const port = Number(process.env.E2E_PORT ?? 5199);
 
 export default defineConfig({
   testDir: 'e2e',
+  globalSetup: './e2e/global-setup.ts',
   timeout: 240_000,
   expect: { timeout: 60_000 },
   fullyParallel: false,

@@ -25,6 +25,15 @@ import {
 
 export const NUM_COLOURS = 512;
 
+/**
+ * onnxruntime-web 1.30's WebGPU GroupQueryAttention returns wrong results when one run feeds 32 or
+ * more new tokens (measured for head sizes 8 to 64, with and without a past cache; 31 are exact),
+ * so on WebGPU longer inputs are fed in chunks of at most this many tokens. The same EP refuses
+ * more than one new token per row when the batch has several rows and a past cache, so batched
+ * work starts from one row's prefill whose cache is then copied to every row (see expandBatch).
+ */
+export const WEBGPU_MAX_CHUNK = 31;
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 interface GpuProbe {
@@ -71,14 +80,56 @@ export class Decoder {
     private readonly session: ort.InferenceSession,
     private readonly manifest: BundleManifest,
     private readonly cacheType: 'float32' | 'float16',
-    readonly batch: number,
+    private batchSize: number,
+    private readonly maxChunk = Infinity,
   ) {}
+
+  get batch(): number {
+    return this.batchSize;
+  }
+
+  /** Copies the cache of a one-row decoder to `batch` rows (all samples share the prompt). */
+  async expandBatch(batch: number): Promise<void> {
+    if (this.batchSize !== 1) throw new Error('expandBatch: only a one-row decoder can be expanded');
+    if (batch === 1 || !this.past) {
+      this.batchSize = batch;
+      return;
+    }
+    const expanded: ort.Tensor[] = [];
+    for (const t of this.past) {
+      const data = (t.location === 'cpu' ? t.data : await t.getData()) as Float32Array | Uint16Array;
+      const tiled = new (data.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(data.length * batch);
+      for (let b = 0; b < batch; b++) tiled.set(data, b * data.length);
+      const [, h, l, d] = t.dims;
+      expanded.push(new ort.Tensor(this.cacheType, tiled as never, [batch, h, l, d]));
+      t.dispose();
+    }
+    this.past = expanded;
+    this.batchSize = batch;
+  }
 
   get sequenceLength(): number {
     return this.length;
   }
 
   async feed(tokens: ArrayLike<number>, seqLen: number): Promise<Float32Array> {
+    const B = this.batch;
+    if (B > 1 && seqLen > 1 && Number.isFinite(this.maxChunk) && (this.past || seqLen > this.maxChunk)) {
+      throw new Error('feed: on WebGPU a multi-row batch takes one token per row once it has a cache; prefill one row and expandBatch');
+    }
+    if (seqLen <= this.maxChunk) return this.feedChunk(tokens, seqLen);
+    const out = new Float32Array(B * seqLen * NUM_COLOURS);
+    for (let start = 0; start < seqLen; start += this.maxChunk) {
+      const n = Math.min(this.maxChunk, seqLen - start);
+      const chunk = new Int32Array(B * n);
+      for (let b = 0; b < B; b++) for (let s = 0; s < n; s++) chunk[b * n + s] = tokens[b * seqLen + start + s];
+      const logits = await this.feedChunk(chunk, n);
+      for (let b = 0; b < B; b++) out.set(logits.subarray(b * n * NUM_COLOURS, (b + 1) * n * NUM_COLOURS), (b * seqLen + start) * NUM_COLOURS);
+    }
+    return out;
+  }
+
+  private async feedChunk(tokens: ArrayLike<number>, seqLen: number): Promise<Float32Array> {
     const { io, config } = this.manifest;
     const B = this.batch;
     if (tokens.length !== B * seqLen) throw new Error(`feed: ${tokens.length} tokens for batch ${B} x ${seqLen}`);
@@ -139,7 +190,7 @@ export class OrtEngine implements Engine {
 
   /** A fresh decoder over this engine's session (run it inside `exclusive`). */
   decoder(batch: number): Decoder {
-    return new Decoder(this.session, this.info.manifest, this.cacheType, batch);
+    return new Decoder(this.session, this.info.manifest, this.cacheType, batch, this.info.backend === 'webgpu' ? WEBGPU_MAX_CHUNK : Infinity);
   }
 
   /** Runs fn with exclusive use of the session. */
@@ -152,12 +203,24 @@ export class OrtEngine implements Engine {
     const S = rows[0]?.length ?? 0;
     if (!rows.every((r) => r.length === S) || S === 0) throw new Error('logits: rows must be non-empty and of equal length');
     return this.exclusive(async () => {
-      const dec = this.decoder(rows.length);
-      try {
-        return await dec.feed(rows.flat(), S);
-      } finally {
-        dec.dispose();
+      if (this.info.backend !== 'webgpu') {
+        const dec = this.decoder(rows.length);
+        try {
+          return await dec.feed(rows.flat(), S);
+        } finally {
+          dec.dispose();
+        }
       }
+      const out = new Float32Array(rows.length * S * NUM_COLOURS);
+      for (let r = 0; r < rows.length; r++) {
+        const dec = this.decoder(1);
+        try {
+          out.set(await dec.feed(rows[r], S), r * S * NUM_COLOURS);
+        } finally {
+          dec.dispose();
+        }
+      }
+      return out;
     });
   }
 
@@ -191,7 +254,7 @@ export class OrtEngine implements Engine {
       let prefillMs = 0;
       let steps = 0;
       let aborted = false;
-      const dec = this.decoder(B);
+      const dec = this.decoder(1);
       try {
         for (let step = 0; step < maxNew; step++) {
           if (options.signal?.aborted) {
@@ -200,12 +263,12 @@ export class OrtEngine implements Engine {
           }
           let logits: Float32Array;
           if (step === 0) {
+            // Every sample shares the prompt: prefill one row, then copy its cache to all rows.
             const S = prompt.length + 1;
-            const row = [config.startToken, ...prompt];
-            const ids = new Int32Array(B * S);
-            for (let b = 0; b < B; b++) ids.set(row, b * S);
-            logits = await dec.feed(ids, S);
-            for (let b = 0; b < B; b++) last.set(logits.subarray(((b + 1) * S - 1) * NUM_COLOURS, (b + 1) * S * NUM_COLOURS), b * NUM_COLOURS);
+            const prefill = await dec.feed([config.startToken, ...prompt], S);
+            const lastRow = prefill.subarray((S - 1) * NUM_COLOURS, S * NUM_COLOURS);
+            for (let b = 0; b < B; b++) last.set(lastRow, b * NUM_COLOURS);
+            await dec.expandBatch(B);
             logits = last;
             prefillMs = now() - start;
           } else {
