@@ -224,7 +224,7 @@ export class OrtEngine implements Engine {
     });
   }
 
-  generate(
+  async generate(
     request: GenerateRequest,
     options: { onStep?: (event: StepEvent) => void; signal?: AbortSignal } = {},
   ): Promise<GenerateResult> {
