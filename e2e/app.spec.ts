@@ -195,6 +195,13 @@ test('compare mode: one row per temperature, the same seeds in every row', async
   expect(r2).toEqual(r1);
   expect(rowsOf(r3, 31)).toEqual(rowsOf(r1, 31));
   expect(page.url()).toContain('cmp=1,1,0.5');
+
+  // Export: one PNG with the original and the samples, 8x, one row per temperature.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export PNG' }).click()]);
+  expect(download.suggestedFilename()).toMatch(/^igpt-.*\.png$/);
+  const png = decodeImage(new Uint8Array(readFileSync(await download.path())), 'export.png');
+  expect(png.height).toBe(3 * 256 + 4 * 16);
+  expect(png.width).toBe(96 + 2 * 256 + 3 * 16);
 });
 
 test('the URL reproduces a run', async ({ page, context }) => {

@@ -9,7 +9,7 @@ import type { ImageWorkerRequest, ImageWorkerResponse } from '../worker/image-pr
 import { EngineWorkerError, type LoadRequestOptions } from '../worker/protocol';
 import { decodeHash, encodeHash } from './hash';
 import { Painter } from './painter';
-import { paletteFromManifest } from './palette';
+import { nearestToken, paletteFromManifest } from './palette';
 import { IMAGE_TOKENS, sampleLayout } from './settings';
 import { initialRun, useStore } from './store';
 
@@ -73,6 +73,7 @@ function applyPalette(manifest: Parameters<typeof paletteFromManifest>[0]): void
   const next = paletteFromManifest(manifest);
   if (prev && prev.rgb.every((v, i) => v === next.rgb[i])) return;
   st.setPalette(next);
+  if (!prev) st.set({ colour: nearestToken(next.rgb, 0, 0, 0) });
   if (lastUpload && prev) void quantizeUpload(lastUpload.blob, lastUpload.name, st.prompt.label);
   if (!st.prompt.tokens) void loadDefaultExample();
 }

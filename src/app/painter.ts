@@ -10,7 +10,7 @@ import { IMAGE_SIZE, IMAGE_TOKENS } from './settings';
 import type { Speed, ViewMode } from './store';
 
 /** Entropy shown at full heat, in bits. */
-export const ENTROPY_SCALE_BITS = 6;
+export const ENTROPY_SCALE_BITS = 9; // log2(512): a uniform choice
 const EMPTY = [28, 30, 38];
 
 export interface RunSpec {

@@ -25,7 +25,7 @@ async function ready(page: Page): Promise<void> {
 
 async function run(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Generate' }).click();
-  await page.getByRole('status').filter({ hasText: 'Done' }).waitFor({ timeout: 300_000 });
+  await page.getByRole('status').filter({ hasText: 'Done' }).waitFor({ timeout: 600_000 });
 }
 
 const browser = await chromium.launch({
@@ -35,7 +35,7 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 1400, height: 980 }, deviceScaleFactor: 1 });
 
 // 1. Main view after a run, with a hover card and the likelihood scored.
-await page.goto(url({ rows: '24', n: '4', seed: '7', t: '1' }));
+await page.goto(url({ rows: '28', n: '4', seed: '7', t: '1' }));
 await ready(page);
 await page.screenshot({ path: join(OUT, 'loaded.png') });
 await run(page);
@@ -57,7 +57,7 @@ await page.getByRole('tab', { name: 'Draw' }).click();
 await page.screenshot({ path: join(OUT, 'drawing.png'), clip: { x: 0, y: 60, width: 700, height: 520 } });
 
 // 4. Compare mode.
-await page.goto(url({ rows: '26', n: '4', seed: '11', cmp: '0.6,1,1.4' }));
+await page.goto(url({ rows: '29', n: '3', seed: '11', cmp: '0.6,1,1.4' }));
 await page.reload();
 await ready(page);
 await run(page);
