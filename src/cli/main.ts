@@ -15,6 +15,7 @@ import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
 import type { CliIO } from './commands/common.ts';
 import { COMPLETE_USAGE, completeCommand } from './commands/complete.ts';
 import { EXPORT_USAGE, exportCommand } from './commands/export.ts';
+import { RANDOM_USAGE, randomCommand } from './commands/random.ts';
 import { SCORE_USAGE, scoreCommand } from './commands/score.ts';
 
 export type { CliIO } from './commands/common.ts';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIO)
   score: { usage: SCORE_USAGE, run: scoreCommand },
   complete: { usage: COMPLETE_USAGE, run: completeCommand },
   bench: { usage: BENCH_USAGE, run: benchCommand },
+  random: { usage: RANDOM_USAGE, run: randomCommand },
 };
 
 export const USAGE = `igpt: Image GPT on the command line
