@@ -26,9 +26,13 @@ export async function waitReady(page: Page): Promise<void> {
 /** Click Generate and wait until the run is done. */
 export async function generateAndWait(page: Page, timeout = 200_000): Promise<void> {
   const generate = page.getByRole('button', { name: 'Generate' });
+  const status = page.getByRole('status');
   await expect(generate).toBeEnabled();
+  const before = Number(await status.getAttribute('data-run-id'));
   await generate.click();
-  await expect(page.getByRole('status')).toContainText('Done', { timeout });
+  // A new run has started (the status carries the run's number) and finished.
+  await expect.poll(async () => Number(await status.getAttribute('data-run-id')), { timeout }).toBeGreaterThan(before);
+  await expect(status).toContainText('Done', { timeout });
   await expect(page.getByRole('button', { name: 'Stop' })).toBeDisabled();
 }
 

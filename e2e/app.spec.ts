@@ -278,3 +278,16 @@ test('an image can be pasted or dropped', async ({ page }) => {
   await expect(page.locator('.prompt-view figcaption')).toContainText('rocket.png');
   expect(await canvasPixels(page, 'Prompt')).not.toEqual(frog);
 });
+
+test('a lost WebGPU device recovers on the next run', async ({ page }) => {
+  test.setTimeout(420_000);
+  await openApp(page, { query: 'debug=1', hash: 'rows=31&n=1&seed=555' });
+  await expect(page.getByRole('status')).toContainText('WebGPU');
+  await generateAndWait(page);
+  const before = await canvasPixels(page, 'Sample 1');
+  await page.evaluate(() => (window as unknown as { igptDebug: { loseDevice: () => Promise<void> } }).igptDebug.loseDevice());
+  await expect(page.getByText('The GPU device was lost')).toBeVisible({ timeout: 30_000 });
+  await generateAndWait(page, 300_000);
+  await expect(page.getByRole('status')).toContainText('WebGPU');
+  expect(await canvasPixels(page, 'Sample 1')).toEqual(before);
+});

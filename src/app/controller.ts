@@ -23,6 +23,9 @@ let client: EngineClient | null = null;
 let current: { runId: number; abort: () => void } | null = null;
 let lastUpload: { blob: Blob; name: string } | null = null;
 let hashReady = false;
+/** The loaded model's source, to reload it in a fresh worker after a lost GPU device. */
+let lastSource: { source: BundleSource; label: string } | null = null;
+let gpuLost = false;
 
 function errorText(e: unknown): string {
   if (e instanceof EngineWorkerError && e.input && e.problem) return `${e.input}: ${e.problem}`;
@@ -56,6 +59,11 @@ function getClient(): EngineClient {
       applyPalette(info.manifest);
       if (info.backend === 'wasm' && prev?.backend !== 'wasm') st().notify('warning', wasmNotice(info));
     },
+    onDeviceLost: (message) => {
+      if (gpuLost) return;
+      gpuLost = true;
+      st().notify('warning', `The GPU device was lost (${message}). The model will be reloaded on the next run.`);
+    },
     onFatal: (message) => st().setModel({ phase: 'error', error: message, loadingLabel: null, progress: null }),
   });
   return client;
@@ -85,6 +93,7 @@ export async function loadModel(source: BundleSource, label: string): Promise<bo
   const hadModel = st.model.info !== null;
   try {
     await getClient().load(source, loadOptionsFromQuery(location.search));
+    lastSource = { source, label };
     if (source.kind === 'url') void refreshCacheList();
     writeHashSoon();
     return true;
@@ -218,8 +227,18 @@ export function canGenerate(): boolean {
   return st.model.phase === 'ready' && !!st.model.info && !!st.prompt.tokens && !!st.palette && st.run.phase !== 'running';
 }
 
+/** After a lost GPU device: a fresh worker (new wasm module, new device) with the same model. */
+async function restartEngine(): Promise<boolean> {
+  gpuLost = false;
+  client?.terminate();
+  client = null;
+  if (!lastSource) return false;
+  return loadModel(lastSource.source, lastSource.label);
+}
+
 export async function generate(): Promise<void> {
   if (!canGenerate()) return;
+  if (gpuLost && !(await restartEngine())) return;
   const st = useStore.getState();
   const prompt = st.prompt.tokens!;
   const palette = st.palette!;
@@ -246,6 +265,7 @@ export async function generate(): Promise<void> {
   } catch (e) {
     painter.stop();
     const err = e instanceof EngineWorkerError ? e : null;
+    if (err?.deviceLost) gpuLost = true;
     const msg = err?.deviceLost
       ? `The GPU device was lost (${errorText(e)}). The model will be recreated on the next run.`
       : `Generation failed: ${errorText(e)}`;
@@ -332,6 +352,12 @@ export function writeHashSoon(): void {
 /** Read the hash, then load the model it names (or the default). */
 export async function start(): Promise<void> {
   const st = useStore.getState();
+  if (new URLSearchParams(location.search).has('debug')) {
+    (window as unknown as { igptDebug: unknown }).igptDebug = {
+      /** Destroy the worker's WebGPU device, to see the app recover. */
+      loseDevice: () => getClient().debugLoseDevice(),
+    };
+  }
   const fromHash = decodeHash(location.hash);
   if (location.hash.length > 1) {
     st.setSettings(fromHash.settings);

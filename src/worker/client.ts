@@ -28,6 +28,8 @@ export interface ClientEvents {
   onManifest?: (m: BundleManifest, sourceLabel: string) => void;
   /** An engine was (re)created, also implicitly after a lost device. */
   onLoaded?: (info: LoadedInfo) => void;
+  /** The WebGPU device was lost; this worker should be replaced. */
+  onDeviceLost?: (message: string) => void;
   /** The worker itself failed (script error). */
   onFatal?: (message: string) => void;
 }
@@ -77,6 +79,9 @@ export class EngineClient {
         return;
       case 'done':
         this.settle(msg.id, undefined);
+        return;
+      case 'device-lost':
+        this.events.onDeviceLost?.(msg.message);
         return;
       case 'error':
         if (p) {
@@ -133,7 +138,15 @@ export class EngineClient {
     return this.call<ScoreResult[]>({ type: 'score', images: images.map((a) => a.slice()) }).promise;
   }
 
+  /** Diagnostics: destroy the WebGPU device in the worker. */
+  debugLoseDevice(): Promise<void> {
+    return this.call<void>({ type: 'debug-lose-device' }).promise;
+  }
+
+  /** Stop the worker; pending calls are rejected. */
   terminate(): void {
     this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error('The engine worker was restarted'));
+    this.pending.clear();
   }
 }

@@ -4,6 +4,7 @@
  * session.run() at once); aborts are handled immediately. Step events are batched and flushed
  * about once per animation frame.
  */
+import * as ort from 'onnxruntime-web/webgpu';
 import { InputError } from '../convert/types';
 import { loadEngine } from '../engine/engine';
 import type { BundleSource, Engine, LoadProgress, StepEvent } from '../engine/types';
@@ -103,6 +104,22 @@ async function createEngine(
   return { engine: e, label, cache, note };
 }
 
+/** Watch the WebGPU device of a new engine: a lost device makes the worker unusable for WebGPU. */
+let deviceLost = false;
+async function watchDevice(e: Engine): Promise<void> {
+  if (e.info.backend !== 'webgpu') return;
+  try {
+    const device = await ort.env.webgpu.device;
+    void device.lost.then((info) => {
+      deviceLost = true;
+      needsReload = true;
+      post({ id: 0, type: 'device-lost', message: `${info.reason}: ${info.message}`.trim() });
+    });
+  } catch {
+    /* no device to watch */
+  }
+}
+
 function infoOf(e: Engine, label: string, cache: CacheOutcome, note?: string): LoadedInfo {
   const info: LoadedInfo = { ...e.info, sourceLabel: label, cache };
   if (note) info.cacheNote = note;
@@ -117,6 +134,7 @@ async function handleLoad(id: number, source: BundleSource, options: LoadRequest
   needsReload = false;
   loaded = { source, options, label: made.label, cache: made.cache, note: made.note };
   if (old) await old.dispose().catch(() => undefined);
+  void watchDevice(engine);
   post({ id, type: 'loaded', info: infoOf(engine, made.label, made.cache, made.note) });
 }
 
@@ -170,7 +188,7 @@ async function handleGenerate(id: number, msg: Extract<WorkerRequest, { type: 'g
     if (timer !== null) clearTimeout(timer);
     flush();
     const se = serializeError(err);
-    if (se.deviceLost || e.info.backend === 'webgpu' && /lost|destroyed/i.test(se.message)) {
+    if (se.deviceLost || deviceLost || (e.info.backend === 'webgpu' && /lost|destroyed/i.test(se.message))) {
       se.deviceLost = true;
       needsReload = true;
       engine = null;
@@ -204,6 +222,12 @@ async function handle(msg: WorkerRequest): Promise<void> {
         break;
       case 'abort':
         break;
+      case 'debug-lose-device': {
+        const device = await ort.env.webgpu.device;
+        device.destroy();
+        post({ id, type: 'done' });
+        break;
+      }
     }
   } catch (err) {
     const se = serializeError(err);

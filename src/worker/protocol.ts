@@ -38,7 +38,9 @@ export type WorkerRequest =
   | { id: number; type: 'generate'; request: SerializedGenerateRequest }
   | { id: number; type: 'abort'; target: number }
   | { id: number; type: 'score'; images: Int32Array[] }
-  | { id: number; type: 'dispose' };
+  | { id: number; type: 'dispose' }
+  /** Diagnostics (?debug=1): destroy the WebGPU device, to exercise recovery. */
+  | { id: number; type: 'debug-lose-device' };
 
 export interface SerializedGenerateRequest extends Omit<GenerateRequest, 'prompt'> {
   prompt: Int32Array;
@@ -75,7 +77,9 @@ export type WorkerResponse =
   | { id: number; type: 'generated'; result: GenerateResult }
   | { id: number; type: 'scored'; results: ScoreResult[] }
   | { id: number; type: 'done' }
-  | { id: number; type: 'error'; error: WorkerError };
+  | { id: number; type: 'error'; error: WorkerError }
+  /** Unsolicited: the WebGPU device was lost (id 0). The engine in this worker is gone. */
+  | { id: number; type: 'device-lost'; message: string };
 
 export interface WorkerError {
   name: string;

@@ -27,6 +27,7 @@ export function StatusBar() {
   const run = useStore((s) => s.run.phase);
   const hasPrompt = useStore((s) => s.prompt.tokens !== null);
   const batch = useStore((s) => s.run.layout?.samples.length ?? 0);
+  const runId = useStore((s) => s.run.id);
   const m = modelText();
   let runText = '';
   if (run === 'running') runText = `Generating ${batch} sample${batch === 1 ? '' : 's'}`;
@@ -35,7 +36,7 @@ export function StatusBar() {
   else if (run === 'error') runText = 'Generation failed';
   else if (m.state === 'ready') runText = hasPrompt ? 'Ready' : 'Waiting for an image';
   return (
-    <div role="status" className={`status status-${m.state}`} data-model={m.state} data-run={run}>
+    <div role="status" className={`status status-${m.state}`} data-model={m.state} data-run={run} data-run-id={runId}>
       <span className="status-model">{m.text}</span>
       {runText && <span className="status-run">{runText}</span>}
     </div>
