@@ -75,6 +75,8 @@ class RunQueue {
 export class Decoder {
   private past: ort.Tensor[] | null = null;
   private length = 0;
+  /** WebGPU: one GPU buffer per layer for K and V, [B, H, nPositions, headDim], updated in place. */
+  private staticCache: { device: GPUDevice; buffers: GPUBuffer[]; tensors: ort.Tensor[] } | null = null;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -82,7 +84,32 @@ export class Decoder {
     private readonly cacheType: 'float32' | 'float16',
     private batchSize: number,
     private readonly maxChunk = Infinity,
+    private readonly useStaticCache = false,
   ) {}
+
+  private get bytesPerValue(): number {
+    return this.cacheType === 'float16' ? 2 : 4;
+  }
+
+  private cacheRowBytes(): number {
+    const { config } = this.manifest;
+    return config.nHead * config.nPositions * (config.nEmbd / config.nHead) * this.bytesPerValue;
+  }
+
+  private async allocateStaticCache(batch: number): Promise<NonNullable<Decoder['staticCache']>> {
+    const { config } = this.manifest;
+    const device = (await ort.env.webgpu.device) as GPUDevice;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const dims = [batch, config.nHead, config.nPositions, config.nEmbd / config.nHead];
+    const buffers: GPUBuffer[] = [];
+    const tensors: ort.Tensor[] = [];
+    for (let i = 0; i < 2 * config.nLayer; i++) {
+      const buffer = device.createBuffer({ size: batch * this.cacheRowBytes(), usage });
+      buffers.push(buffer);
+      tensors.push(ort.Tensor.fromGpuBuffer(buffer, { dataType: this.cacheType, dims }));
+    }
+    return { device, buffers, tensors };
+  }
 
   get batch(): number {
     return this.batchSize;
@@ -91,12 +118,26 @@ export class Decoder {
   /** Copies the cache of a one-row decoder to `batch` rows (all samples share the prompt). */
   async expandBatch(batch: number): Promise<void> {
     if (this.batchSize !== 1) throw new Error('expandBatch: only a one-row decoder can be expanded');
-    if (batch === 1 || !this.past) {
+    if (batch === 1 || (!this.past && !this.staticCache)) {
+      this.batchSize = batch;
+      return;
+    }
+    if (this.staticCache) {
+      const from = this.staticCache;
+      const to = await this.allocateStaticCache(batch);
+      const rowBytes = this.cacheRowBytes();
+      const encoder = from.device.createCommandEncoder();
+      from.buffers.forEach((src, i) => {
+        for (let b = 0; b < batch; b++) encoder.copyBufferToBuffer(src, 0, to.buffers[i], b * rowBytes, rowBytes);
+      });
+      from.device.queue.submit([encoder.finish()]);
+      for (const buffer of from.buffers) buffer.destroy();
+      this.staticCache = to;
       this.batchSize = batch;
       return;
     }
     const expanded: ort.Tensor[] = [];
-    for (const t of this.past) {
+    for (const t of this.past ?? []) {
       const data = (t.location === 'cpu' ? t.data : await t.getData()) as Float32Array | Uint16Array;
       const tiled = new (data.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(data.length * batch);
       for (let b = 0; b < batch; b++) tiled.set(data, b * data.length);
@@ -150,6 +191,18 @@ export class Decoder {
       [io.seqlensK]: new ort.Tensor('int32', new Int32Array(B).fill(total - 1), [B]),
       [io.totalSequenceLength]: new ort.Tensor('int32', Int32Array.of(total), []),
     };
+    if (this.useStaticCache) {
+      this.staticCache ??= await this.allocateStaticCache(B);
+      const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
+      for (let i = 0; i < config.nLayer; i++) {
+        feeds[io.pastKey[i]] = fetches[io.presentKey[i]] = this.staticCache.tensors[2 * i];
+        feeds[io.pastValue[i]] = fetches[io.presentValue[i]] = this.staticCache.tensors[2 * i + 1];
+      }
+      const out = await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+      this.length = total;
+      const logits = out[io.logits];
+      return (logits.location === 'cpu' ? logits.data : await logits.getData()) as Float32Array;
+    }
     for (let i = 0; i < config.nLayer; i++) {
       const empty = () =>
         this.cacheType === 'float16'
@@ -172,6 +225,8 @@ export class Decoder {
   dispose(): void {
     if (this.past) for (const t of this.past) t.dispose();
     this.past = null;
+    if (this.staticCache) for (const buffer of this.staticCache.buffers) buffer.destroy();
+    this.staticCache = null;
   }
 }
 
@@ -182,6 +237,8 @@ export class OrtEngine implements Engine {
   constructor(
     readonly info: EngineInfo,
     readonly session: ort.InferenceSession,
+    /** WebGPU: keep the KV cache in fixed GPU buffers updated in place (else a growing cache). */
+    readonly staticCache = true,
   ) {}
 
   private get cacheType(): 'float32' | 'float16' {
@@ -190,7 +247,8 @@ export class OrtEngine implements Engine {
 
   /** A fresh decoder over this engine's session (run it inside `exclusive`). */
   decoder(batch: number): Decoder {
-    return new Decoder(this.session, this.info.manifest, this.cacheType, batch, this.info.backend === 'webgpu' ? WEBGPU_MAX_CHUNK : Infinity);
+    const webgpu = this.info.backend === 'webgpu';
+    return new Decoder(this.session, this.info.manifest, this.cacheType, batch, webgpu ? WEBGPU_MAX_CHUNK : Infinity, webgpu && this.staticCache);
   }
 
   /** Runs fn with exclusive use of the session. */
