@@ -33,7 +33,7 @@ const adapters = read('adapter.jsonl').split('\n').filter(Boolean).map((l) => { 
 const a = adapters[0] ?? {};
 const f16 = adapters[1] ?? {};
 const ms = (name, b) => runs[name]?.[b]?.warm?.decode_ms_per_step;
-const fmt = (x, d = 2) => (typeof x === 'number' ? x.toFixed(d) : 'n/a');
+const fmt = (x, d = 2, unit = 'ms') => (typeof x === 'number' ? `${x.toFixed(d)}${unit}` : 'n/a');
 const check = (x, limit) => (typeof x === 'number' ? (x <= limit ? 'ok' : 'MISS') : '-');
 const s1 = ms('s-fp32', 1), s8 = ms('s-fp32', 8);
 const cold = runs['s-fp32']?.[1]?.cold;
@@ -45,12 +45,12 @@ const kps = runs['s-fp32']?.[1]?.warm?.profile?.kernels_per_step;
 const parts = [
   `SUMMARY ${a.ok ? `${a.adapter?.vendor}/${a.adapter?.architecture}` : 'no-adapter'}`,
   `f16=${a.shader_f16 ? 'yes' : 'no'}/toggle=${f16.shader_f16 ? (f16.f16_kernel?.ok ? 'yes' : 'broken') : 'no'}`,
-  `S-b1=${fmt(s1)}ms(${check(s1, 5)})`,
-  `S-b8=${fmt(s8)}ms(${check(s8, 6)})`,
-  `S-first=${fmt(first === undefined ? undefined : first / 1000, 1)}s(${check(first, 5000)})`,
-  `load=${fmt(meta['s-fp32']?.load_ms === undefined ? undefined : meta['s-fp32'].load_ms / 1000, 1)}s`,
-  `${mName ?? 'M'}-b1=${fmt(m1)}ms(${check(m1, 12)})`,
-  ...(h1 !== undefined || h8 !== undefined ? [`S16-b1=${fmt(h1)}ms S16-b8=${fmt(h8)}ms`] : []),
+  `S-b1=${fmt(s1)}(${check(s1, 5)})`,
+  `S-b8=${fmt(s8)}(${check(s8, 6)})`,
+  `S-first=${fmt(first === undefined ? undefined : first / 1000, 1, 's')}(${check(first, 5000)})`,
+  `load=${fmt(meta['s-fp32']?.load_ms === undefined ? undefined : meta['s-fp32'].load_ms / 1000, 1, 's')}`,
+  `${mName ?? 'M'}-b1=${fmt(m1)}(${check(m1, 12)})`,
+  ...(h1 !== undefined || h8 !== undefined ? [`S16-b1=${fmt(h1)} S16-b8=${fmt(h8)}`] : []),
   `kernels/step=${kps ?? 'n/a'}`,
   `partial=${Object.entries(runs).flatMap(([n, r]) => Object.values(r).filter((e) => e.partial).map((e) => `${n}:b${e.batch}`)).join(',') || 'none'}`,
   `${elapsed}s`,
