@@ -7,6 +7,12 @@ import { defineConfig } from '@playwright/test';
  */
 const port = Number(process.env.E2E_PORT ?? 5199);
 
+// The playground tests run on the reference fixture's bundle (2 layers, exported by the global
+// setup) unless told otherwise: SwiftShader is slow. e2e/default-model.spec.ts opens the bundled
+// default model itself.
+process.env.E2E_MODEL_URL ??= '/e2e/bundles/tiny/';
+process.env.E2E_MODEL_DIR ??= 'e2e/bundles/tiny';
+
 export default defineConfig({
   testDir: 'e2e',
   globalSetup: './e2e/global-setup.ts',
