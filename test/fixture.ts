@@ -1,12 +1,12 @@
 /** Test helpers: the reference fixture, folders as FileMaps, and bundles exported from it. */
-import { openAsBlob } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBundle, type WriteBundleOptions } from '../src/convert/bundle.ts';
 import { openCheckpoint } from '../src/convert/checkpoint.ts';
 import type { FileMap } from '../src/convert/types.ts';
 import { createFolderSink } from '../src/cli/fsSink.ts';
+import { readFolderFiles } from '../src/cli/nodeFiles.ts';
 
 export const FIXTURE_DIR = new URL('./data/imagegpt-tiny-a/', import.meta.url).pathname;
 
@@ -32,10 +32,9 @@ export async function readExpected(): Promise<Expected> {
   return JSON.parse(await readFile(join(FIXTURE_DIR, 'expected.json'), 'utf8')) as Expected;
 }
 
-export async function folderFiles(dir: string): Promise<FileMap> {
-  const files: FileMap = new Map();
-  for (const name of await readdir(dir)) files.set(name, await openAsBlob(join(dir, name)));
-  return files;
+/** A folder as the engine and the converter take it (the CLI's reader). */
+export function folderFiles(dir: string): Promise<FileMap> {
+  return readFolderFiles(dir);
 }
 
 export async function exportFixture(options: Partial<WriteBundleOptions> & { prefer?: 'safetensors' | 'pytorch' } = {}): Promise<string> {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError, type FileMap } from './types.ts';
 import { expectedTensorShapes, isLegacyBuffer, normaliseTensorName, openCheckpoint } from './checkpoint.ts';
 import { encodeSafetensors, readSafetensorsHeader } from './safetensors.ts';
+import { inputError } from '../../test/expectInputError.ts';
 
 const DIR = new URL('../../test/data/imagegpt-tiny-a/', import.meta.url);
 
@@ -17,15 +18,6 @@ async function fixtureFiles(only?: string[]): Promise<FileMap> {
 const jsonBlob = (v: unknown) => new Blob([JSON.stringify(v)]);
 const CONFIG_FILES = ['config.json', 'preprocessor_config.json'];
 
-async function inputError(p: Promise<unknown>): Promise<InputError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 /** The fixture's safetensors tensors as raw records, for crafting variants. */
 async function rawTensors() {

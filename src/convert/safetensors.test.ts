@@ -2,21 +2,13 @@ import { openAsBlob } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from './types.ts';
 import { bytesToFloat32, encodeSafetensors, f16BitsToNumber, openSafetensors, readSafetensorsHeader } from './safetensors.ts';
+import { inputError } from '../../test/expectInputError.ts';
 
 const FIXTURE = new URL('../../test/data/imagegpt-tiny-a/', import.meta.url);
 const fixtureBlob = async (name: string) => (await openAsBlob(new URL(name, FIXTURE))) as unknown as Blob;
 const u16 = (...bits: number[]) => new Uint8Array(Uint16Array.from(bits).buffer);
 const blobOf = (b: Uint8Array<ArrayBuffer>) => new Blob([b]);
 
-async function inputError(p: Promise<unknown>): Promise<InputError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('dtype conversion', () => {
   it('converts F16 bit patterns: 1, -2, 65504, smallest subnormal, inf, NaN, -0', async () => {

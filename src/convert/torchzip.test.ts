@@ -2,19 +2,11 @@ import { openAsBlob } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError, type TensorSource } from './types.ts';
 import { openTorchZip, readZipDirectory, readZipEntry } from './torchzip.ts';
+import { inputError } from '../../test/expectInputError.ts';
 
 const DATA = new URL('../../test/data/', import.meta.url);
 const blobAt = async (rel: string) => (await openAsBlob(new URL(rel, DATA))) as unknown as Blob;
 
-async function inputError(p: Promise<unknown>): Promise<InputError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 async function readAll(ts: TensorSource[]): Promise<Map<string, { t: TensorSource; v: Float32Array }>> {
   const m = new Map<string, { t: TensorSource; v: Float32Array }>();
