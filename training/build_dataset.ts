@@ -1,13 +1,16 @@
 // Build the emoji dataset for the default iGPT model.
 //   npx tsx training/build_dataset.ts [--out training/data] [--limit N] [--workers N]
-// Renders the training icon sets (never the held-out ones) at 128x128 on white, box-filters
-// them to 32x32, learns a 512-colour palette with k-means, and writes token files.
+// Renders the training icon sets (never the held-out ones) at 128x128 on white, brings them to
+// 32x32 with the app's own image pipeline (src/image), learns a 512-colour palette with k-means,
+// and tokenises with src/image's quantiser (the same code as an upload in the app).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encode as encodePng } from 'fast-png';
+import { Rng } from '../src/engine/rng.ts';
+import { dequantize, preparePalette, quantize } from '../src/image/index.ts';
 import {
   HELD_OUT_SETS,
   IMAGE_SIZE,
@@ -15,18 +18,15 @@ import {
   SEQ_LEN,
   TRAIN_SETS,
   coloursToPoints,
-  detokenize,
   kmeans,
-  mulberry32,
   selectIconNames,
   splitOf,
   toFloat32Values,
-  tokenize,
   uniqueColours,
 } from './dataset_lib.ts';
 import { npzBytes } from './npz.ts';
 import { renderAll } from './render_pool.ts';
-import { loadIconSet } from './render_worker.ts';
+import { loadIconSet } from './render.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +44,6 @@ const { values: args } = parseArgs({
 const require = createRequire(import.meta.url);
 const out = args.out!;
 const renderSize = Number(args['render-size']);
-const factor = renderSize / IMAGE_SIZE;
 const seed = Number(args.seed);
 const limit = args.limit ? Number(args.limit) : Infinity;
 const valPerMille = Number(args['val-per-mille']);
@@ -61,7 +60,6 @@ const results = await renderAll(jobs, {
   workers: Number(args.workers),
   batchSize: 128,
   renderSize,
-  factor,
   onProgress: (done, total) => {
     if (performance.now() - lastLog > 5000 || done === total) {
       lastLog = performance.now();
@@ -114,7 +112,8 @@ const totalPixels = split.train.length * SEQ_LEN;
 const samplePixels = Math.min(totalPixels, Number(args['sample-pixels']));
 const sample = new Uint8Array(samplePixels * 3);
 {
-  const rand = mulberry32(seed);
+  const rng = new Rng(seed);
+  const rand = () => rng.nextFloat();
   const all = samplePixels === totalPixels;
   for (let s = 0; s < samplePixels; s++) {
     const p = all ? s : Math.floor(rand() * totalPixels);
@@ -134,17 +133,17 @@ console.log(
     `inertia/pixel ${(km.inertia / samplePixels).toExponential(3)}, ${tPalette.toFixed(1)} s`,
 );
 
-// Tokenize.
-const cache = new Int16Array(1 << 24).fill(-1);
+// Tokenize with the app's quantiser (src/image), against the palette as the bundle will carry it.
+const clusters: number[][] = [];
+for (let j = 0; j < PALETTE_SIZE; j++) clusters.push([centres[j * 3], centres[j * 3 + 1], centres[j * 3 + 2]]);
+const palette = preparePalette(clusters);
 const toTokens = (items: Item[]) => {
   const tokens = new Uint16Array(items.length * SEQ_LEN);
-  items.forEach((it, i) => tokens.set(tokenize(it.rgb, centres, cache), i * SEQ_LEN));
+  items.forEach((it, i) => tokens.set(quantize(it.rgb, palette), i * SEQ_LEN));
   return tokens;
 };
 const train = toTokens(split.train);
 const val = toTokens(split.val);
-const clusters: number[][] = [];
-for (let j = 0; j < PALETTE_SIZE; j++) clusters.push([centres[j * 3], centres[j * 3 + 1], centres[j * 3 + 2]]);
 
 // Mean squared quantisation error of the training pixels, in [-1,1] units.
 let qerr = 0;
@@ -179,12 +178,12 @@ writeFileSync(join(out, 'dataset.npz'), npz);
   const sheet = new Uint8Array(w * h * 3).fill(255);
   const step = Math.max(1, Math.floor(split.train.length / (cols * rows)));
   for (let k = 0; k < cols * rows && k * step < split.train.length; k++) {
-    const rgb = detokenize(train.subarray(k * step * SEQ_LEN, (k * step + 1) * SEQ_LEN), centres);
+    const rgb = dequantize(train.subarray(k * step * SEQ_LEN, (k * step + 1) * SEQ_LEN), clusters);
     const ox = (k % cols) * IMAGE_SIZE;
     const oy = Math.floor(k / cols) * IMAGE_SIZE;
     for (let y = 0; y < IMAGE_SIZE; y++) sheet.set(rgb.subarray(y * IMAGE_SIZE * 3, (y + 1) * IMAGE_SIZE * 3), ((oy + y) * w + ox) * 3);
   }
-  const pal = detokenize(Uint16Array.from({ length: PALETTE_SIZE }, (_, i) => i), centres);
+  const pal = dequantize(Uint16Array.from({ length: PALETTE_SIZE }, (_, i) => i), clusters);
   for (let j = 0; j < PALETTE_SIZE; j++) {
     const ox = (j % 128) * 4;
     const oy = rows * IMAGE_SIZE + Math.floor(j / 128) * 4;
@@ -196,7 +195,7 @@ writeFileSync(join(out, 'dataset.npz'), npz);
 const stats = {
   created: new Date().toISOString(),
   renderSize,
-  boxFactor: factor,
+  resize: 'src/image resizeTo32 (torch flavour, antialiased bilinear)',
   imageSize: IMAGE_SIZE,
   valPerMille,
   seed,

@@ -1,14 +1,15 @@
-// Render 64 icons of each held-out set (never used for training or the palette) to 32x32 PNGs,
-// the same way as the training data, for `igpt score` runs.
+// Render 64 icons of each held-out set (never used for training or the palette) to 128x128 PNGs,
+// rendered like the training data, for `igpt score` runs: scoring them resizes and quantises them
+// with the same src/image code that made the training tokens.
 //   npx tsx training/build_eval.ts [--out training/data/eval] [--count 64]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encode as encodePng } from 'fast-png';
-import { HELD_OUT_SETS, IMAGE_SIZE, fnv1a32, selectIconNames, splitKey } from './dataset_lib.ts';
+import { HELD_OUT_SETS, fnv1a32, selectIconNames, splitKey } from './dataset_lib.ts';
 import { renderAll } from './render_pool.ts';
-import { loadIconSet } from './render_worker.ts';
+import { loadIconSet } from './render.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,7 +30,7 @@ const jobs = HELD_OUT_SETS.map((set) => {
     .sort((a, b) => fnv1a32(`${set}:${a}`) - fnv1a32(`${set}:${b}`) || (a < b ? -1 : 1));
   return { set, names: names.slice(0, count + 16) };
 });
-const results = await renderAll(jobs, { workers: 2, batchSize: 40, renderSize, factor: renderSize / IMAGE_SIZE });
+const results = await renderAll(jobs, { workers: 2, batchSize: 40, renderSize, full: true });
 
 const index: Record<string, unknown> = {};
 for (const { set, names } of jobs) {
@@ -42,11 +43,11 @@ for (const { set, names } of jobs) {
   for (const name of names) {
     if (written.length === count) break;
     const r = results.get(`${set}:${name}`)!;
-    if (!r.rgb) {
+    if (!r.full) {
       failed.push(name);
       continue;
     }
-    writeFileSync(join(dir, `${name}.png`), encodePng({ width: IMAGE_SIZE, height: IMAGE_SIZE, data: r.rgb, channels: 3, depth: 8 }));
+    writeFileSync(join(dir, `${name}.png`), encodePng({ width: renderSize, height: renderSize, data: r.full, channels: 3, depth: 8 }));
     written.push(name);
   }
   if (written.length < count) throw new Error(`${set}: only ${written.length} of ${count} icons rendered`);

@@ -1,54 +1,51 @@
 import { describe, expect, it } from 'vitest';
 import { inflateRawSync } from 'node:zlib';
+import { encode as encodePng } from 'fast-png';
+import { Rng } from '../src/engine/rng.ts';
+import { compositeOnWhite, decodeImage, imageToTokens, quantize } from '../src/image/index.ts';
 import {
   HELD_OUT_SETS,
   TRAIN_SETS,
-  compositeAndBoxDownsample,
   coloursToPoints,
-  detokenize,
   fnv1a32,
   iconToSvg,
   kmeans,
-  mulberry32,
-  nearest,
+  renderToRgb32,
   selectIconNames,
   splitKey,
   splitOf,
-  toFloat32Values,
-  tokenize,
   uniqueColours,
 } from './dataset_lib.ts';
+import { loadIconSet, renderIcon } from './render.ts';
 import { npyBytes, npzBytes } from './npz.ts';
 
-describe('compositeAndBoxDownsample', () => {
-  it('averages factor x factor blocks and rounds half up', () => {
-    // 2x2 opaque image -> 1 pixel; channel sums 0+1+1+1=3 -> 0.75 -> 1; 10+11+12+13=46 -> 11.5 -> 12
-    const rgba = new Uint8Array([0, 10, 200, 255, 1, 11, 200, 255, 1, 12, 201, 255, 1, 13, 201, 255]);
-    expect([...compositeAndBoxDownsample(rgba, 2, 2)]).toEqual([1, 12, 201]);
+describe('renders to tokens with the app pipeline', () => {
+  // A few real icons of each training set, rendered as the builder renders them. The builder's
+  // tokens (renderToRgb32, then quantize against the palette) must equal what the app computes for
+  // the same render uploaded as a PNG (decodeImage, then imageToTokens).
+  const renderSize = 128;
+  const clusters = Array.from({ length: 512 }, (_, j) => {
+    const rng = new Rng(j + 1);
+    return [0, 1, 2].map(() => Math.fround(rng.nextFloat() * 2 - 1));
   });
+  clusters[0] = [1, 1, 1];
 
-  it('composites premultiplied pixels on white', () => {
-    // transparent black -> white; half-covered premultiplied red (128,0,0,128) -> (255,127,127)
-    const rgba = new Uint8Array([0, 0, 0, 0, 128, 0, 0, 128]);
-    const out = compositeAndBoxDownsample(new Uint8Array([...rgba, ...rgba]), 2, 1);
-    expect([...out.subarray(0, 6)]).toEqual([255, 255, 255, 255, 127, 127]);
-  });
-
-  it('keeps block positions (4x4 -> 2x2)', () => {
-    const size = 4;
-    const rgba = new Uint8Array(size * size * 4);
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const p = (y * size + x) * 4;
-        rgba.set([x < 2 ? 0 : 255, y < 2 ? 0 : 255, 100, 255], p);
-      }
+  it.each(TRAIN_SETS.map((s) => [s]))('%s', (set) => {
+    const json = loadIconSet(set);
+    const names = selectIconNames(set, json).filter((_, i) => i % 97 === 0).slice(0, 3);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) {
+      const rgba = renderIcon(json, name, renderSize);
+      const datasetTokens = quantize(renderToRgb32(rgba, renderSize), clusters);
+      const png = encodePng({ width: renderSize, height: renderSize, data: compositeOnWhite({ width: renderSize, height: renderSize, data: rgba }), channels: 3, depth: 8 });
+      const app = imageToTokens(decodeImage(png, `${name}.png`), clusters);
+      expect([...datasetTokens]).toEqual([...app.tokens]);
+      expect(new Set(datasetTokens).size).toBeGreaterThan(1); // a real drawing, not a blank frame
     }
-    expect([...compositeAndBoxDownsample(rgba, size, 2)]).toEqual([0, 0, 100, 255, 0, 100, 0, 255, 100, 255, 255, 100]);
   });
 
-  it('rejects a factor that does not divide the size', () => {
-    expect(() => compositeAndBoxDownsample(new Uint8Array(9 * 9 * 4), 9, 2)).toThrow(/does not divide/);
-    expect(() => compositeAndBoxDownsample(new Uint8Array(10), 2, 1)).toThrow(/expected 2x2 RGBA/);
+  it('rejects a render of the wrong size', () => {
+    expect(() => renderToRgb32(new Uint8Array(10), 2)).toThrow(/expected 2x2 RGBA/);
   });
 });
 
@@ -116,36 +113,6 @@ describe('kmeans', () => {
 
   it('rejects fewer distinct points than clusters', () => {
     expect(() => kmeans(new Float64Array(6), new Float64Array(2), 3, 5, 1)).toThrow(/2 distinct points for 3 clusters/);
-  });
-
-  it('mulberry32 is reproducible and in [0,1)', () => {
-    const r1 = mulberry32(42);
-    const r2 = mulberry32(42);
-    for (let i = 0; i < 100; i++) {
-      const v = r1();
-      expect(v).toBe(r2());
-      expect(v).toBeGreaterThanOrEqual(0);
-      expect(v).toBeLessThan(1);
-    }
-  });
-});
-
-describe('tokenize', () => {
-  const centres = toFloat32Values(new Float64Array([-1, -1, -1, 1, 1, 1, 0.2, -0.5, 0.1, 0.2, -0.5, 0.1]));
-
-  it('takes the nearest centre, first minimum on ties, with or without a cache', () => {
-    const rgb = new Uint8Array([0, 0, 0, 255, 255, 255, 153, 64, 140, 127, 127, 127]);
-    const cache = new Int16Array(1 << 24).fill(-1);
-    const t = tokenize(rgb, centres, cache);
-    expect([...t]).toEqual([0, 1, 2, 2]); // duplicate centre 3 never wins over 2
-    expect([...tokenize(rgb, centres)]).toEqual([...t]);
-    expect(nearest(0, 0, 0, centres)).toBe(2);
-  });
-
-  it('detokenizes with rint(127.5*(c+1)), half to even', () => {
-    // 127.5 * (0 + 1) = 127.5 -> 128 (even); 127.5 * (-1/255*... ) etc.
-    const c = new Float64Array([0, -1, 1, 1 / 127.5 - 1, 0, 0]);
-    expect([...detokenize(new Uint16Array([0, 1]), c)]).toEqual([128, 0, 255, 1, 128, 128]);
   });
 });
 

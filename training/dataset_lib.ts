@@ -1,9 +1,11 @@
-// Pure helpers of the emoji dataset builder: icon -> SVG, compositing + box filter,
-// deterministic train/val split, seeded k-means++ palette, tokenization.
+// Pure helpers of the emoji dataset builder: icon -> SVG, render -> 32x32 RGB (the app's own
+// image pipeline), deterministic train/val split, seeded k-means++ palette.
 // No Node APIs here, so the pieces can be unit-tested in isolation.
+import { Rng } from '../src/engine/rng.ts';
+import { compositeOnWhite, resizeTo32 } from '../src/image/index.ts';
 
 /** Icon sets used for training and for the palette. */
-export const TRAIN_SETS = ['twemoji', 'openmoji', 'fluent-emoji-flat', 'emojione', 'noto', 'flag'] as const;
+export const TRAIN_SETS = ['twemoji', 'fluent-emoji-flat', 'emojione', 'noto', 'noto-v1', 'streamline-emojis', 'flag'] as const;
 /** Icon sets held out for evaluation only: never in training data or the palette. */
 export const HELD_OUT_SETS = ['fxemoji', 'emojione-v1'] as const;
 
@@ -51,39 +53,14 @@ export function iconToSvg(json: IconifyJSON, name: string, size: number): string
 }
 
 /**
- * Composite premultiplied RGBA (as rendered by resvg; opaque pixels are unaffected) on white and
- * average `factor` x `factor` blocks. Returns RGB bytes of (size/factor)^2 pixels, each channel
- * rounded half up from the exact block mean.
+ * One rendered icon (RGBA from resvg, drawn on an opaque white background) to the 32x32 RGB that
+ * the model sees: exactly what the app does with an uploaded image (`src/image`: composite on
+ * white, antialiased bilinear resize in the 'torch' flavour). Quantising this with `quantize` (or
+ * the whole path with `imageToTokens`) gives the dataset's tokens.
  */
-export function compositeAndBoxDownsample(rgba: Uint8Array, size: number, factor: number): Uint8Array {
+export function renderToRgb32(rgba: Uint8Array, size: number): Uint8Array {
   if (rgba.length !== size * size * 4) throw new Error(`expected ${size}x${size} RGBA, got ${rgba.length} bytes`);
-  if (!Number.isInteger(factor) || factor < 1 || size % factor !== 0) {
-    throw new Error(`box factor ${factor} does not divide size ${size}`);
-  }
-  const out = size / factor;
-  const res = new Uint8Array(out * out * 3);
-  const n = factor * factor;
-  for (let oy = 0; oy < out; oy++) {
-    for (let ox = 0; ox < out; ox++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let dy = 0; dy < factor; dy++) {
-        let p = ((oy * factor + dy) * size + ox * factor) * 4;
-        for (let dx = 0; dx < factor; dx++, p += 4) {
-          const under = 255 - rgba[p + 3]; // white shows through (premultiplied "over")
-          r += Math.min(255, rgba[p] + under);
-          g += Math.min(255, rgba[p + 1] + under);
-          b += Math.min(255, rgba[p + 2] + under);
-        }
-      }
-      const q = (oy * out + ox) * 3;
-      res[q] = Math.floor((2 * r + n) / (2 * n));
-      res[q + 1] = Math.floor((2 * g + n) / (2 * n));
-      res[q + 2] = Math.floor((2 * b + n) / (2 * n));
-    }
-  }
-  return res;
+  return resizeTo32(compositeOnWhite({ width: size, height: size, data: rgba }), size, size, 'torch');
 }
 
 /** 32-bit FNV-1a over the UTF-16 code units of a string. */
@@ -110,18 +87,6 @@ export function splitKey(name: string): string {
 /** Deterministic split: about `valPerMille`/1000 of the split keys go to validation. */
 export function splitOf(name: string, valPerMille = 50): 'train' | 'val' {
   return fnv1a32(splitKey(name)) % 1000 < valPerMille ? 'val' : 'train';
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Unique RGB colours of a packed RGB byte array, with their pixel counts (sorted by colour). */
@@ -181,7 +146,8 @@ export function kmeans(points: Float64Array, weights: Float64Array, k: number, i
   const n = weights.length;
   if (points.length !== n * 3) throw new Error('kmeans: points must be n*3');
   if (n < k) throw new Error(`kmeans: ${n} distinct points for ${k} clusters`);
-  const rand = mulberry32(seed);
+  const rng = new Rng(seed);
+  const rand = () => rng.nextFloat();
   const centres = new Float64Array(k * 3);
   const d2 = new Float64Array(n);
 
@@ -273,40 +239,4 @@ export function kmeans(points: Float64Array, weights: Float64Array, k: number, i
 /** Round every value to the nearest float32, so float32 and float64 readers agree exactly. */
 export function toFloat32Values(values: Float64Array): Float64Array {
   return values.map((v) => Math.fround(v));
-}
-
-/**
- * Tokenize packed RGB bytes (any number of pixels) against a palette (k*3 in [-1,1]):
- * nearest centre of x/127.5-1, first minimum. `cache` (Int16Array(1<<24) filled with -1)
- * memoises colours across calls.
- */
-export function tokenize(rgb: Uint8Array, centres: Float64Array, cache?: Int16Array): Uint16Array {
-  const out = new Uint16Array(rgb.length / 3);
-  for (let p = 0, i = 0; i < rgb.length; p++, i += 3) {
-    const key = (rgb[i] << 16) | (rgb[i + 1] << 8) | rgb[i + 2];
-    let t = cache ? cache[key] : -1;
-    if (t < 0) {
-      t = nearest(rgb[i] / 127.5 - 1, rgb[i + 1] / 127.5 - 1, rgb[i + 2] / 127.5 - 1, centres);
-      if (cache) cache[key] = t;
-    }
-    out[p] = t;
-  }
-  return out;
-}
-
-/** Token ids -> RGB bytes by rint(127.5 * (c + 1)) (round half to even), as the model's decoder does. */
-export function detokenize(tokens: Uint16Array, centres: Float64Array): Uint8Array {
-  const out = new Uint8Array(tokens.length * 3);
-  for (let p = 0; p < tokens.length; p++) {
-    for (let c = 0; c < 3; c++) out[p * 3 + c] = roundHalfEven(127.5 * (centres[tokens[p] * 3 + c] + 1));
-  }
-  return out;
-}
-
-function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }

@@ -12,14 +12,15 @@ export interface RenderJob {
 export interface RenderResult {
   set: string;
   name: string;
-  rgb: Uint8Array | null; // null when it failed
+  rgb: Uint8Array | null; // 32x32 RGB, null when it failed
+  full?: Uint8Array; // the full-size render (RGB), when PoolOptions.full
   error?: string;
 }
 export interface PoolOptions {
   workers: number;
   batchSize: number;
   renderSize: number;
-  factor: number;
+  full?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -32,7 +33,8 @@ export async function renderAll(jobs: RenderJob[], opts: PoolOptions): Promise<M
   }
   const total = jobs.reduce((a, j) => a + j.names.length, 0);
   const results = new Map<string, RenderResult>();
-  const px = (opts.renderSize / opts.factor) ** 2 * 3;
+  const px = 32 * 32 * 3;
+  const fullPx = opts.renderSize * opts.renderSize * 3;
   let nextId = 0;
   let done = 0;
 
@@ -45,7 +47,7 @@ export async function renderAll(jobs: RenderJob[], opts: PoolOptions): Promise<M
       const job = queue.shift()!;
       if (!child) child = spawn();
       const c = child;
-      const req: RenderRequest = { id: nextId++, set: job.set, names: job.names, renderSize: opts.renderSize, factor: opts.factor };
+      const req: RenderRequest = { id: nextId++, set: job.set, names: job.names, renderSize: opts.renderSize, full: opts.full };
       const reply = await new Promise<RenderReply | { crashed: string }>((resolve) => {
         let stderr = '';
         const onErr = (d: Buffer) => (stderr += d.toString());
@@ -86,6 +88,7 @@ export async function renderAll(jobs: RenderJob[], opts: PoolOptions): Promise<M
           set: job.set,
           name,
           rgb: error === undefined ? reply.images.slice(i * px, (i + 1) * px) : null,
+          ...(error === undefined && reply.full ? { full: reply.full.slice(i * fullPx, (i + 1) * fullPx) } : {}),
           ...(error === undefined ? {} : { error }),
         });
       });

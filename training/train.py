@@ -1,11 +1,15 @@
-"""Train an Image GPT on the emoji dataset for a fixed time budget; write a Hugging Face folder.
+"""Train an Image GPT on the emoji dataset for a fixed budget; write a Hugging Face folder.
 
     python3 training/train.py --data training/data/dataset.npz --out training/runs/emoji \
         --n-layer 8 --n-embd 240 --n-head 6 --minutes 8
 
-Every --ckpt-seconds it evaluates the validation loss (bits per token) and, when it improved,
-writes <out>/hf/{config.json, preprocessor_config.json, model.safetensors, training.json}.
-The last line printed is a one-line SUMMARY.
+The budget (--minutes of training-loop time, or --tokens) spans every session of one run: the
+learning-rate schedule is a function of the fraction of it spent. Every --ckpt-seconds it evaluates
+the validation loss (bits per token), appends a row to <out>/curve.csv, writes a resumable
+checkpoint <out>/ckpt.pt (weights, optimizer state, step, data order, budget spent) and, when the
+validation loss improved, <out>/hf/{config.json, preprocessor_config.json, model.safetensors,
+training.json}. Run the same command again to continue (--resume auto, the default); stop one
+session early with --session-minutes. The last line printed is a one-line SUMMARY.
 """
 
 import argparse
@@ -81,7 +85,15 @@ def parse_args(argv=None):
     p.add_argument("--beta2", type=float, default=0.95)
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--flip", type=float, default=0.5, help="probability of a horizontal flip per training image")
-    p.add_argument("--minutes", type=float, default=8.0, help="wall-clock budget of the training loop (evals included)")
+    p.add_argument("--minutes", type=float, default=8.0,
+                   help="budget of the whole run: training-loop time (evals included), summed over sessions")
+    p.add_argument("--tokens", type=float, default=0,
+                   help="budget of the whole run in training tokens (when set, it defines the schedule instead of --minutes)")
+    p.add_argument("--session-minutes", type=float, default=0, help="stop this session after this long (0: no limit)")
+    p.add_argument("--session-steps", type=int, default=0, help="stop this session after this many steps (0: no limit)")
+    p.add_argument("--resume", default="auto", help="auto: continue from <out>/ckpt.pt when present; never; or a checkpoint path")
+    p.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto",
+                   help="bfloat16 autocast (auto: on CUDA only)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     p.add_argument("--ckpt-seconds", type=float, default=60.0, help="evaluate + checkpoint this often")
     p.add_argument("--eval-images", type=int, default=0, help="validation images per eval (0: all)")
@@ -152,22 +164,45 @@ def main(argv=None):
             step_model = torch.compile(model)
         except Exception as e:  # keep training without compile
             log(f"torch.compile unavailable: {e}")
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else (lambda: torch.autocast("cpu", enabled=False))
+    amp = args.amp == "bf16" or (args.amp == "auto" and cuda)
+    autocast = lambda: torch.autocast("cuda" if cuda else "cpu", dtype=torch.bfloat16, enabled=amp)
 
     start = torch.full((1, 1), cfg.start_token, dtype=torch.long, device=device)
-    gen = torch.Generator(device=device)
-    gen.manual_seed(args.seed)
 
     def batch_inputs(tokens):
         tokens = tokens.long()
         inp = torch.cat([start.expand(tokens.size(0), 1), tokens[:, :-1]], dim=1)
         return inp, tokens
 
-    def get_batch():
-        idx = torch.randint(0, train.size(0), (args.batch_size,), device=device, generator=gen)
-        x = train[idx]
+    # Data order: every epoch is a fresh permutation of the training images, drawn from a generator
+    # seeded by (seed, epoch); flips are drawn from one seeded by (seed, step). So the order is a pure
+    # function of (epoch, position, step), which is all a checkpoint needs to continue it exactly.
+    n_train = train.size(0)
+    order = {"epoch": 0, "pos": 0, "perm": None}
+
+    def epoch_perm(epoch):
+        g = torch.Generator()
+        g.manual_seed(args.seed * 100003 + epoch)
+        return torch.randperm(n_train, generator=g).to(device)
+
+    def get_batch(step):
+        parts, need = [], args.batch_size
+        while need > 0:
+            if order["perm"] is None:
+                order["perm"] = epoch_perm(order["epoch"])
+            take = order["perm"][order["pos"]:order["pos"] + need]
+            parts.append(take)
+            need -= take.numel()
+            order["pos"] += take.numel()
+            if order["pos"] >= n_train:
+                order["epoch"] += 1
+                order["pos"] = 0
+                order["perm"] = None
+        x = train[torch.cat(parts) if len(parts) > 1 else parts[0]]
         if args.flip > 0:
-            flip = torch.rand(args.batch_size, device=device, generator=gen) < args.flip
+            g = torch.Generator()
+            g.manual_seed(args.seed * 1000003 + step)
+            flip = (torch.rand(args.batch_size, generator=g) < args.flip).to(device)
             x = torch.where(flip[:, None], x.view(-1, 32, 32).flip(-1).reshape(-1, 1024), x)
         return batch_inputs(x)
 
@@ -184,44 +219,93 @@ def main(argv=None):
         model.train()
         return total / count / LN2
 
+    # Run state, restored from a checkpoint when continuing.
+    state = {"step": 0, "tokens": 0, "seconds": 0.0, "best": float("inf"), "history": [], "sessions": 0}
+    ckpt_path = os.path.join(args.out, "ckpt.pt")
+    resume_from = None if args.resume == "never" else (ckpt_path if args.resume == "auto" else args.resume)
+    if resume_from and os.path.exists(resume_from):
+        ck = torch.load(resume_from, map_location=device)
+        same = {k: ck["args"][k] for k in ("n_layer", "n_embd", "n_head", "batch_size", "seed")}
+        if same != {k: getattr(args, k) for k in same}:
+            raise SystemExit(f"{resume_from}: made with {same}, which differs from this command's settings")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        state.update(ck["state"])
+        order.update(epoch=ck["order"]["epoch"], pos=ck["order"]["pos"], perm=None)
+        torch.set_rng_state(ck["rng"]["cpu"].cpu())  # dropout masks continue where they stopped
+        if cuda and ck["rng"]["cuda"] is not None:
+            torch.cuda.set_rng_state(ck["rng"]["cuda"].cpu())
+        log(f"resumed from {resume_from}: step {state['step']}, {state['tokens']:,} tokens, "
+            f"{state['seconds'] / 60:.1f} of {args.minutes} minutes, epoch {order['epoch']} position {order['pos']}")
+    elif args.resume not in ("auto", "never"):
+        raise SystemExit(f"--resume {args.resume}: no such checkpoint")
+    state["sessions"] += 1
+    tokens0 = state["tokens"]
+
+    def save_checkpoint():
+        tmp = ckpt_path + ".tmp"
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
+                    "order": {"epoch": order["epoch"], "pos": order["pos"]}, "args": vars(args),
+                    "rng": {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None}}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    curve_path = os.path.join(args.out, "curve.csv")
+    if not os.path.exists(curve_path):
+        with open(curve_path, "w") as f:
+            f.write("step,tokens,epochs,train_bits,val_bits,train_seconds,session\n")
+
     budget = args.minutes * 60.0
     t0 = time.time()
+    seconds0 = state["seconds"]  # budget already spent by earlier sessions
+    session_limit = args.session_minutes * 60.0 if args.session_minutes else float("inf")
     last_ckpt = t0
-    best = float("inf")
-    history = []
-    step, tokens_seen = 0, 0
     t_log, tok_log = time.time(), 0
+    loss_sum, loss_n = 0.0, 0
     train_bits = float("nan")
     extra = {}
 
+    def spent():
+        return seconds0 + (time.time() - t0)
+
     def checkpoint(final=False):
-        nonlocal best
         te = time.time()
         vb = evaluate()
-        improved = vb < best
+        improved = vb < state["best"]
+        state["seconds"] = spent()
         if improved:
-            best = vb
+            state["best"] = vb
             save_hf_folder(os.path.join(args.out, "hf"), model, clusters.tolist())
-            info = {"step": step, "tokens": tokens_seen, "val_bits_per_token": vb, "train_bits_per_token": train_bits,
-                    "seconds": round(time.time() - t0, 1), "params": n_params, "args": vars(args),
+            info = {"step": state["step"], "tokens": state["tokens"], "val_bits_per_token": vb, "train_bits_per_token": train_bits,
+                    "seconds": round(state["seconds"], 1), "sessions": state["sessions"], "params": n_params, "args": vars(args),
                     "dataset": {"train_images": int(train.size(0)), "val_images": int(val.size(0))}}
             with open(os.path.join(args.out, "hf", "training.json"), "w") as f:
                 json.dump(info, f, indent=2)
-        history.append({"step": step, "seconds": round(time.time() - t0, 1), "val_bits": vb, "train_bits": train_bits})
+        row = {"step": state["step"], "tokens": state["tokens"], "seconds": round(state["seconds"], 1), "val_bits": vb,
+               "train_bits": train_bits}
+        state["history"].append(row)
         with open(os.path.join(args.out, "history.json"), "w") as f:
-            json.dump(history, f, indent=1)
-        log(f"{'final ' if final else ''}eval step {step}: val {vb:.4f} bits/token (best {best:.4f}{', saved' if improved else ''}), "
-            f"eval+save {time.time() - te:.1f}s")
+            json.dump(state["history"], f, indent=1)
+        with open(curve_path, "a") as f:
+            f.write(f"{state['step']},{state['tokens']},{state['tokens'] / train.numel():.3f},{train_bits:.4f},{vb:.4f},"
+                    f"{state['seconds']:.1f},{state['sessions']}\n")
+        save_checkpoint()
+        log(f"{'final ' if final else ''}eval step {state['step']}: val {vb:.4f} bits/token (best {state['best']:.4f}"
+            f"{', saved' if improved else ''}), eval+save {time.time() - te:.1f}s")
         extra["last_val"] = vb
 
     model.train()
+    session_steps = 0
     while True:
-        elapsed = time.time() - t0
-        if elapsed >= budget or (args.max_steps and step >= args.max_steps):
-            break
-        progress = elapsed / budget
+        elapsed = spent()
+        if args.tokens:
+            progress = state["tokens"] / args.tokens
+        else:
+            progress = elapsed / budget
         if args.max_steps:
-            progress = max(progress, step / args.max_steps)
+            progress = max(progress, state["step"] / args.max_steps)
+        if progress >= 1.0 or time.time() - t0 >= session_limit or (args.session_steps and session_steps >= args.session_steps):
+            break
+        step = state["step"]
         if step < args.warmup_steps:
             lr = args.lr * (step + 1) / args.warmup_steps
         else:
@@ -229,7 +313,7 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
 
-        inp, tgt = get_batch()
+        inp, tgt = get_batch(step)
         try:
             with autocast():
                 _, loss = step_model(inp, tgt)
@@ -245,29 +329,36 @@ def main(argv=None):
         if args.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         opt.step()
-        step += 1
-        tokens_seen += tgt.numel()
+        state["step"] += 1
+        session_steps += 1
+        state["tokens"] += tgt.numel()
         tok_log += tgt.numel()
+        loss_sum += loss.detach()
+        loss_n += 1
 
-        if step % args.log_every == 0 or step == 1:
-            train_bits = loss.item() / LN2
+        if state["step"] % args.log_every == 0 or session_steps == 1:
+            train_bits = float(loss_sum) / loss_n / LN2  # mean over the steps since the last log line
+            loss_sum, loss_n = 0.0, 0
             now = time.time()
-            log(f"step {step} loss {train_bits:.4f} bits/token lr {lr:.2e} {tok_log / (now - t_log):,.0f} tok/s "
-                f"elapsed {now - t0:.0f}s")
+            log(f"step {state['step']} loss {train_bits:.4f} bits/token lr {lr:.2e} {tok_log / (now - t_log):,.0f} tok/s "
+                f"epoch {state['tokens'] / train.numel():.2f} spent {spent():.0f}s")
             t_log, tok_log = now, 0
         if time.time() - last_ckpt >= args.ckpt_seconds:
-            train_bits = loss.item() / LN2
             checkpoint()
             last_ckpt = time.time()
             t_log, tok_log = time.time(), 0
 
-    train_bits = loss.item() / LN2 if step else float("nan")
+    if loss_n:
+        train_bits = float(loss_sum) / loss_n / LN2
     checkpoint(final=True)
     wall = time.time() - t0
-    summary = {"params": n_params, "n_layer": args.n_layer, "n_embd": args.n_embd, "n_head": args.n_head, "steps": step,
-               "tokens": tokens_seen, "tok_per_s": round(tokens_seen / wall), "train_bits": round(train_bits, 4),
-               "val_bits": round(extra["last_val"], 4), "best_val_bits": round(best, 4), "minutes": round(wall / 60, 2),
-               "device": torch.cuda.get_device_name() if cuda else "cpu"}
+    done = (state["tokens"] >= args.tokens) if args.tokens else (state["seconds"] >= budget)
+    summary = {"params": n_params, "n_layer": args.n_layer, "n_embd": args.n_embd, "n_head": args.n_head,
+               "dropout": args.dropout, "steps": state["step"], "tokens": state["tokens"],
+               "epochs": round(state["tokens"] / train.numel(), 2), "session_tok_per_s": round((state["tokens"] - tokens0) / wall),
+               "train_bits": round(train_bits, 4), "val_bits": round(extra["last_val"], 4),
+               "best_val_bits": round(state["best"], 4), "spent_minutes": round(state["seconds"] / 60, 2),
+               "budget_done": done, "amp": amp, "device": torch.cuda.get_device_name() if cuda else "cpu"}
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     log("SUMMARY " + " ".join(f"{k}={v}" for k, v in summary.items()) + f" out={os.path.join(args.out, 'hf')}")
