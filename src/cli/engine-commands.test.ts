@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleSeed } from '../engine/plan.ts';
+import { GRID_STYLE } from '../image/index.ts';
 import { runCli } from './testio.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,11 +68,12 @@ describe('igpt complete', () => {
     expect(r1.code).toBe(0);
     const out = JSON.parse(r1.stdout);
     expect(out).toMatchObject({ model, backend: 'wasm', prompt_tokens: 28 * 32, out: grid });
+    // The app's plan: column j of every row draws from sampleSeed(7, j).
     expect(out.samples.map((s: { temperature: number; seed: number; top_k: number; top_p: number }) => [s.temperature, s.seed, s.top_k, s.top_p])).toEqual([
-      [1, 7, 40, 1],
-      [1, 8, 40, 1],
-      [0.5, 7, 40, 1],
-      [0.5, 8, 40, 1],
+      [1, sampleSeed(7, 0), 40, 1],
+      [1, sampleSeed(7, 1), 40, 1],
+      [0.5, sampleSeed(7, 0), 40, 1],
+      [0.5, sampleSeed(7, 1), 40, 1],
     ]);
     for (const s of out.samples) {
       expect(s.tokens).toHaveLength(6);
@@ -81,10 +84,12 @@ describe('igpt complete', () => {
     expect(out.tokens_per_second).toBeGreaterThan(0);
 
     const png = decode(readFileSync(grid));
-    expect([png.width, png.height]).toEqual([3 * 32 * 4, 2 * 32 * 4]);
+    const { scale, gap } = GRID_STYLE;
+    expect([png.width, png.height]).toEqual([3 * 32 * scale + 4 * gap, 2 * 32 * scale + 3 * gap]);
     // the top-left cell is the quantised original: its first pixel is token 0's colour of image32
     const rgb = (JSON.parse(readFileSync(join(model, 'igpt.json'), 'utf8')) as { palette: { rgb: number[][] } }).palette.rgb;
-    expect(Array.from(png.data.slice(0, 3))).toEqual(rgb[expected.image32_tokens[0]]);
+    const at = ((gap * png.width + gap) * 3);
+    expect(Array.from(png.data.slice(at, at + 3))).toEqual(rgb[expected.image32_tokens[0]]);
 
     const r2 = await runCli(argv);
     expect(r2.code).toBe(0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BundleManifest } from '../engine/types.ts';
+import type { BundleManifest } from '../bundle/index.ts';
 import { startHubServer, type HubServer } from '../../test/hubserver.ts';
 import { openCheckpoint } from '../convert/checkpoint.ts';
 import { readFolderFiles } from './nodeFiles.ts';

@@ -3,10 +3,12 @@
  * the weights pass 1.5 GB). Runtime-agnostic: files go through a `BundleSink`, which the CLI backs
  * with a temporary folder renamed into place on success (a failed export leaves nothing behind).
  */
-import type { BundleManifest, BundleVariant } from '../engine/types.ts';
-import { buildDecoderGraph, NUM_COLOURS, START_TOKEN, type WeightDType } from './graph.ts';
+import { IMAGE_SIZE, NUM_COLOURS, START_TOKEN, type BundleManifest, type BundleVariant, type WeightDType } from '../bundle/index.ts';
+import { paletteRgb } from '../image/index.ts';
+import { buildDecoderGraph } from './graph.ts';
 import { encodeMessage } from './onnx/proto.ts';
-import { type Checkpoint, InputError } from './types.ts';
+import { type Checkpoint } from './types.ts';
+import { InputError } from '../errors.ts';
 
 export const CONVERTER_VERSION = '0.1.0';
 
@@ -41,15 +43,6 @@ export function parseDtypes(spec: string): WeightDType[] {
     if (d !== 'fp32' && d !== 'fp16') throw new InputError('--dtype', `unknown dtype "${d}" (use fp32, fp16 or fp32,fp16)`);
   }
   return [...new Set(dtypes)] as WeightDType[];
-}
-
-/** 512 RGB triples by rint(127.5 * (c + 1)), round half to even, clipped to 0..255. */
-export function clustersToRgb(clusters: number[][]): number[][] {
-  const roundHalfEven = (x: number) => {
-    const r = Math.round(x);
-    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-  };
-  return clusters.map((c) => c.map((v) => Math.min(255, Math.max(0, roundHalfEven(127.5 * (v + 1))))));
 }
 
 export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: WriteBundleOptions): Promise<BundleManifest> {
@@ -93,10 +86,10 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         nPositions: config.nPositions,
         vocabSize: config.vocabSize,
         startToken: START_TOKEN,
-        imageSize: Math.round(Math.sqrt(config.nPositions)),
+        imageSize: IMAGE_SIZE,
         attentionScale,
       },
-      palette: { rgb: clustersToRgb(ckpt.clusters), clusters: ckpt.clusters },
+      palette: { rgb: paletteRgb(ckpt.clusters), clusters: ckpt.clusters },
       variants,
       io,
       provenance: {

@@ -3,7 +3,8 @@
  * model.safetensors, sharded safetensors, or pytorch_model.bin) as a validated `Checkpoint`
  * whose tensors are read lazily, one Blob slice each.
  */
-import { InputError, type Checkpoint, type FileMap, type TensorSource } from './types.ts';
+import { type Checkpoint, type FileMap, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 import { expectedTensorShapes, parseClusters, parseImageGPTConfig, parseJsonFile } from './hfconfig.ts';
 import { openSafetensors } from './safetensors.ts';
 import { openTorchZip } from './torchzip.ts';

@@ -11,16 +11,12 @@
  * cache), and QuickGelu is the fused activation. That is 8 nodes per layer when the c_attn and
  * c_fc biases are zero (the official weights), 10 otherwise.
  */
-import type { BundleManifest } from '../engine/types.ts';
+import { NUM_COLOURS, type BundleManifest, type WeightDType } from '../bundle/index.ts';
 import { toFloat16Array } from './fp16.ts';
 import { buildModelProto, DataType, type DataTypeId, type InitializerSpec, type NodeSpec } from './onnx/onnx.ts';
 import type { Message } from './onnx/proto.ts';
-import { type Checkpoint, InputError, type TensorSource } from './types.ts';
-
-export type WeightDType = 'fp32' | 'fp16';
-
-export const START_TOKEN = 512;
-export const NUM_COLOURS = 512;
+import { type Checkpoint, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 
 /** Above this many weight bytes, weights go to an external data file (protobuf caps a file at 2 GB). */
 export const EXTERNAL_DATA_THRESHOLD = 1.5e9;

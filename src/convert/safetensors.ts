@@ -3,7 +3,8 @@
  * read with one Blob slice when its `read()` is called. Also holds the dtype -> float32
  * conversion shared with the torch reader.
  */
-import { InputError, type CheckpointDType, type TensorSource } from './types.ts';
+import { type CheckpointDType, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Record<CheckpointDType, number> = {

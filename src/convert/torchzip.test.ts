@@ -1,6 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError, type TensorSource } from './types.ts';
+import { type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 import { openTorchZip, readZipDirectory, readZipEntry } from './torchzip.ts';
 import { inputError } from '../../test/expectInputError.ts';
 

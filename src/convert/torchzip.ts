@@ -3,7 +3,8 @@
  * is read from the end of the Blob (ZIP64 aware), `<archive>/data.pkl` is unpickled, and each
  * tensor's bytes are read from `<archive>/data/<key>` with a Blob slice when `read()` is called.
  */
-import { InputError, type CheckpointDType, type TensorSource } from './types.ts';
+import { type CheckpointDType, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 import { bytesToFloat32, DTYPE_BYTES, numelOf, readRange } from './safetensors.ts';
 import { isTuple, PickleGlobal, unpickle, type PickleCallable } from './pickle.ts';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 import { decodeImage, readImageSize } from './decode.ts';
 
 const dir = new URL('../../test/data/imagegpt-tiny-a/', import.meta.url);

@@ -4,7 +4,7 @@
  */
 import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 import type { RgbaImage } from './types.ts';
 
 export type ImageFormat = 'png' | 'jpeg';

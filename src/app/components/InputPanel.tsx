@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { forgetUpload, listExamples, loadExample, uploadImage, EXAMPLES_URL, type Example } from '../controller';
+import { listExamples, loadExample, uploadImage, EXAMPLES_URL, type Example } from '../actions/index.ts';
 import { floodFill, stamp, strokeLine, type Tool } from '../drawing';
 import { nearestToken, paletteOrder } from '../palette';
-import { IMAGE_SIZE } from '../settings';
+import { IMAGE_SIZE } from '../../bundle/index.ts';
 import { useStore } from '../store';
 import { TokenCanvas, eventPixel } from './TokenCanvas';
 
@@ -180,9 +180,8 @@ export function DrawingPad() {
   const ink = tool === 'eraser' ? white : colour;
 
   const apply = (next: Int32Array, first: boolean) => {
-    forgetUpload();
     if (first) setPrompt(next, 'drawing', { recordHistory: true });
-    else useStore.setState((s) => ({ prompt: { tokens: next, label: 'drawing', version: s.prompt.version + 1 } }));
+    else useStore.setState((s) => ({ prompt: { tokens: next, label: 'drawing', version: s.prompt.version + 1, upload: null } }));
   };
 
   const down = (e: React.PointerEvent<HTMLCanvasElement>) => {

@@ -1,18 +1,16 @@
 import { useEffect, useState } from 'react';
-import { deleteCachedBundle, listCachedBundles, type CachedBundle } from '../../worker/bundles';
-import { loadModelFromFiles, loadModelFromUrl, onCacheChange, wasmNotice } from '../controller';
+import { deleteCachedBundle, listCachedBundles, type CachedBundle } from '../../worker/cache.ts';
+import { loadModelFromFiles, loadModelFromUrl, wasmNotice } from '../actions/index.ts';
 import { formatBytes, fromDataTransfer, fromFileList, pickedLabel, type PickedFile } from '../files';
 import { useStore } from '../store';
 
 function useCachedBundles(): [CachedBundle[], () => void] {
   const [list, setList] = useState<CachedBundle[]>([]);
+  const version = useStore((s) => s.cacheVersion);
   const refresh = () => {
     listCachedBundles().then(setList, () => setList([]));
   };
-  useEffect(() => {
-    refresh();
-    return onCacheChange(refresh);
-  }, []);
+  useEffect(refresh, [version]);
   return [list, refresh];
 }
 

@@ -1,8 +1,9 @@
 import { useState } from 'react';
-import { canGenerate, exportGrid, generate, painter, stop } from '../controller';
-import { ENTROPY_SCALE_BITS, type PixelInfo } from '../painter';
+import { canGenerate, exportGrid, generate, stop } from '../actions/index.ts';
+import { ENTROPY_SCALE_BITS, painter, type PixelInfo } from '../painter.ts';
 import { heatColor } from '../palette';
-import { IMAGE_SIZE, sampleLayout } from '../settings';
+import { IMAGE_SIZE } from '../../bundle/index.ts';
+import { sampleLayout } from '../settings';
 import { useStore } from '../store';
 import { TokenCanvas, eventPixel } from './TokenCanvas';
 

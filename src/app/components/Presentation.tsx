@@ -1,4 +1,4 @@
-import { toggleFullscreen } from '../controller';
+import { toggleFullscreen } from '../actions/index.ts';
 import { useStore } from '../store';
 import { PromptView } from './InputPanel';
 import { RunControls, SampleGrid } from './OutputPanel';

@@ -26,7 +26,7 @@ export function StatusBar() {
   useStore((s) => s.model);
   const run = useStore((s) => s.run.phase);
   const hasPrompt = useStore((s) => s.prompt.tokens !== null);
-  const batch = useStore((s) => s.run.layout?.samples.length ?? 0);
+  const batch = useStore((s) => (s.run.layout ? s.run.layout.rows * s.run.layout.cols : 0));
   const runId = useStore((s) => s.run.id);
   const m = modelText();
   let runText = '';

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { paintTokens } from '../palette';
-import { IMAGE_SIZE } from '../settings';
+import { IMAGE_SIZE } from '../../bundle/index.ts';
 
 /** A 32x32 canvas showing token colours; repainted when tokens or palette change. */
 export function TokenCanvas(props: {

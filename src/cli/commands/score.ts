@@ -4,9 +4,7 @@ import { join } from 'node:path';
 import { decodeImage, imageToTokens } from '../../image/index.ts';
 import { parseArgs, UsageError, type OptionSpecs } from '../args.ts';
 import { BACKEND_OPTIONS, makeCtx, openEngine, readInputFile, resolveModelDir, resolvePath, round, writeJson, type CliIO } from './common.ts';
-import { validateManifest } from '../../engine/bundle.ts';
-import { InputError } from '../../convert/types.ts';
-import type { BundleManifest } from '../../engine/types.ts';
+import { parseManifest, type BundleManifest } from '../../bundle/index.ts';
 
 export const SCORE_USAGE = `usage: igpt score [--model DIR] IMAGE... [--backend wasm|webgpu] [--dtype fp32|fp16|auto] [--json]
   Each image is resized to 32x32 and quantised to the model's palette; prints the mean negative
@@ -16,13 +14,7 @@ const SPECS: OptionSpecs = { model: { type: 'string', short: 'm' }, json: { type
 
 export async function readBundleManifest(dir: string): Promise<BundleManifest> {
   const path = join(dir, 'igpt.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(path, `is not valid JSON (${(e as Error).message})`);
-  }
-  return validateManifest(json, path);
+  return parseManifest(await readFile(path, 'utf8'), path);
 }
 
 /** Decodes an image file and quantises it with the bundle's palette. */

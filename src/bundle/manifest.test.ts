@@ -1,24 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { BundleManifest } from '../engine/types';
-import { bundleFileMap, chooseVariant, resolveBundleUrl, validateManifest } from './bundles';
+import { bundleFileMap, parseManifest, pickVariant, resolveBundleUrl, validateManifest, type BundleManifest } from './index.ts';
 
+/** The bundled default model's real manifest, with the given dtype variants. */
 function manifest(dtypes: ('fp32' | 'fp16')[]): BundleManifest {
-  return {
-    format: 'igpt-bundle',
-    version: 1,
-    name: 'm',
-    config: { nLayer: 1, nHead: 1, nEmbd: 8, nInner: 32, nPositions: 1024, vocabSize: 513, startToken: 512, imageSize: 32 } as BundleManifest['config'],
-    palette: { rgb: new Array(512).fill([0, 0, 0]), clusters: new Array(512).fill([-1, -1, -1]) },
-    variants: dtypes.map((dtype) => ({
-      dtype,
-      files: [{ path: `model.${dtype}.onnx`, bytes: 10, sha256: 'x' }],
-      graph: `model.${dtype}.onnx`,
-      nodesPerLayer: 1,
-      nodeCount: 1,
-    })),
-    io: {} as BundleManifest['io'],
-    provenance: { source: 's', weightFiles: [], converter: 'c', createdAt: '' },
-  };
+  const m = JSON.parse(readFileSync('models/default/igpt.json', 'utf8')) as BundleManifest;
+  m.variants = dtypes.map((dtype) => ({ ...m.variants[0], dtype, graph: `model.${dtype}.onnx`, files: [{ ...m.variants[0].files[0], path: `model.${dtype}.onnx` }] }));
+  return m;
 }
 
 describe('bundle URLs', () => {
@@ -36,23 +24,36 @@ describe('bundle URLs', () => {
 
 describe('manifest', () => {
   it('accepts a bundle manifest', () => {
-    expect(validateManifest(manifest(['fp32']), 'u').name).toBe('m');
+    expect(validateManifest(manifest(['fp32']), 'u').name).toBe('emoji-igpt');
   });
   it('names the problem', () => {
     expect(() => validateManifest({ format: 'x' }, 'http://h/igpt.json')).toThrow(/http:\/\/h\/igpt.json: is not an igpt bundle manifest/);
-    expect(() => validateManifest([1], 'f')).toThrow(/f: is not an igpt bundle/);
+    expect(() => validateManifest([1], 'f')).toThrow(/f: is not a JSON object/);
     const m = manifest(['fp32']);
     m.palette.rgb = [];
     expect(() => validateManifest(m, 'f')).toThrow(/palette/);
     expect(() => validateManifest({ ...manifest([]) }, 'f')).toThrow(/no model variants/);
+    const wrongSize = manifest(['fp32']);
+    wrongSize.config.nPositions = 256;
+    expect(() => validateManifest(wrongSize, 'f')).toThrow(/f: config: expected 32x32 images/);
+    const noHash = manifest(['fp32']);
+    noHash.variants[0].files[0].sha256 = 'x';
+    expect(() => validateManifest(noHash, 'f')).toThrow(/variant fp32: every file needs a path, a byte size and a sha256/);
+    const lostGraph = manifest(['fp32']);
+    lostGraph.variants[0].graph = 'other.onnx';
+    expect(() => validateManifest(lostGraph, 'f')).toThrow(/names graph "other.onnx" but does not list it/);
+    const io = manifest(['fp32']);
+    io.io.pastKey.pop();
+    expect(() => validateManifest(io, 'f')).toThrow(/inconsistent graph input\/output names/);
+    expect(() => parseManifest('{oops', 'http://h/igpt.json')).toThrow(/http:\/\/h\/igpt.json: is not valid JSON/);
   });
   it('chooses fp16 only with shader-f16 on WebGPU', () => {
     const m = manifest(['fp32', 'fp16']);
-    expect(chooseVariant(m, { dtype: 'auto', backend: 'auto', shaderF16: true }).dtype).toBe('fp16');
-    expect(chooseVariant(m, { dtype: 'auto', backend: 'auto', shaderF16: false }).dtype).toBe('fp32');
-    expect(chooseVariant(m, { dtype: 'auto', backend: 'wasm', shaderF16: true }).dtype).toBe('fp32');
-    expect(chooseVariant(manifest(['fp16']), { dtype: 'auto', backend: 'wasm', shaderF16: false }).dtype).toBe('fp16');
-    expect(() => chooseVariant(manifest(['fp32']), { dtype: 'fp16', backend: 'auto', shaderF16: true })).toThrow(/no fp16 variant/);
+    expect(pickVariant(m, 'auto', true).dtype).toBe('fp16');
+    expect(pickVariant(m, 'auto', false).dtype).toBe('fp32');
+    expect(pickVariant(manifest(['fp16']), 'auto', false).dtype).toBe('fp16');
+    expect(pickVariant(m, 'fp32', true).dtype).toBe('fp32');
+    expect(() => pickVariant(manifest(['fp32']), 'fp16', true)).toThrow(/no fp16 variant/);
   });
 });
 
