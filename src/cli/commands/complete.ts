@@ -14,7 +14,7 @@ export const COMPLETE_USAGE = `usage: igpt complete [--model DIR] IMAGE [--rows 
   Several temperatures give one row of samples each; sample j of every row uses seed S+j.
   --out writes a PNG grid (x4): per row the original, then each completion.`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   model: { type: 'string', short: 'm' },
   rows: { type: 'string' },
   samples: { type: 'string', short: 'n' },
@@ -24,9 +24,9 @@ const SPECS: OptionSpecs = {
   seed: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   out: { type: 'string', short: 'o' },
-  json: { type: 'flag' },
+  json: { type: 'boolean' },
   ...BACKEND_OPTIONS,
-};
+} satisfies OptionSpecs;
 
 export const GRID_SCALE = 4;
 const SIDE = 32;
@@ -50,7 +50,7 @@ function tokensImage(tokens: ArrayLike<number>, clusters: number[][]): RgbImage 
 
 export async function completeCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length !== 1) throw new UsageError(`complete takes one IMAGE, got ${args.positionals.length}`);
   const rows = intOption(args, 'rows', 16, 0, SIDE - 1);
   const samples = intOption(args, 'samples', 4, 1, 256);
@@ -61,7 +61,7 @@ export async function completeCommand(argv: string[], io: CliIO): Promise<number
   const seed = intOption(args, 'seed', 0, 0, 0xffffffff);
   const promptLength = rows * SIDE;
   const maxNew = intOption(args, 'max-new-tokens', PIXELS - promptLength, 1, PIXELS - promptLength);
-  const outArg = args.values.get('out');
+  const outArg = args.values.out;
 
   const dir = await resolveModelDir(ctx, args);
   const manifest = await readBundleManifest(dir);
