@@ -42,7 +42,7 @@ describe('typed options', () => {
 
 describe('igpt without a command', () => {
   it('prints usage on stderr with exit code 2; --help on stdout with 0', async () => {
-    const { runCli } = await import('./testio.ts');
+    const { runCli } = await import('../../test/testio.ts');
     const none = await runCli([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toBe('');
