@@ -103,7 +103,7 @@ export function bytesToFloat32(bytes: Uint8Array, dtype: CheckpointDType, where:
 }
 
 /** Reads a Blob range, reporting a short read as truncation. */
-export async function readRange(blob: Blob, start: number, end: number, file: string, what: string): Promise<Uint8Array> {
+export async function readRange(blob: Blob, start: number, end: number, file: string, what: string): Promise<Uint8Array<ArrayBuffer>> {
   if (start < 0 || end < start) throw new InputError(file, `invalid byte range ${start}..${end} for ${what}`);
   if (end > blob.size) {
     throw new InputError(file, `truncated file: ${what} needs bytes ${start}..${end} but the file has ${blob.size} bytes`);
