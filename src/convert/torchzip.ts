@@ -42,7 +42,11 @@ async function storedEntry(file: string, entry: ZipEntry): Promise<Blob> {
   try {
     return await entry.blob();
   } catch (e) {
-    throw e instanceof InputError ? e : new InputError(file, `corrupt zip: ${entry.name}: ${(e as Error).message}`);
+    if (e instanceof InputError) throw e;
+    const message = (e as Error).message;
+    if (/local file header signature/.test(message)) throw new InputError(file, `corrupt zip: bad local header for ${entry.name}`);
+    if (/overflows file bounds/.test(message)) throw new InputError(file, `truncated file: zip entry ${entry.name} goes beyond the end of the file`);
+    throw new InputError(file, `corrupt zip: ${entry.name}: ${message}`);
   }
 }
 
