@@ -7,7 +7,7 @@ import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleSeed } from '../engine/plan.ts';
 import { GRID_STYLE } from '../image/index.ts';
-import { runCli } from './testio.ts';
+import { runCli } from '../../test/testio.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = join(ROOT, 'test/data/imagegpt-tiny-a');

@@ -8,7 +8,7 @@ import type { BundleManifest } from '../bundle/index.ts';
 import { startHubServer, type HubServer } from '../../test/hubserver.ts';
 import { openCheckpoint } from '../convert/checkpoint.ts';
 import { readFolderFiles } from './nodeFiles.ts';
-import { runCli } from './testio.ts';
+import { runCli } from '../../test/testio.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/data/imagegpt-tiny-a', import.meta.url));
 const HF_FILES = ['config.json', 'preprocessor_config.json', 'model.safetensors', 'pytorch_model.bin'];

@@ -16,7 +16,7 @@ export const COMPLETE_USAGE = `usage: igpt complete [--model DIR] IMAGE [--rows 
   seed (mixed from S and j), as in the app: the same settings and seed give the app's samples.
   --out writes the app's PNG grid: per row the original, then each completion.`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   model: { type: 'string', short: 'm' },
   rows: { type: 'string' },
   samples: { type: 'string', short: 'n' },
@@ -26,13 +26,13 @@ const SPECS: OptionSpecs = {
   seed: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   out: { type: 'string', short: 'o' },
-  json: { type: 'flag' },
+  json: { type: 'boolean' },
   ...BACKEND_OPTIONS,
-};
+} satisfies OptionSpecs;
 
 export async function completeCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length !== 1) throw new UsageError(`complete takes one IMAGE, got ${args.positionals.length}`);
   const rows = intOption(args, 'rows', 16, LIMITS.rowsToKeep.min, LIMITS.rowsToKeep.max);
   const samples = intOption(args, 'samples', 4, 1, LIMITS.batch);
@@ -42,7 +42,7 @@ export async function completeCommand(argv: string[], io: CliIO): Promise<number
   const seed = intOption(args, 'seed', 0, 0, 0xffffffff);
   const promptLength = rows * IMAGE_SIZE;
   const maxNew = intOption(args, 'max-new-tokens', IMAGE_TOKENS - promptLength, 1, IMAGE_TOKENS - promptLength);
-  const outArg = args.values.get('out');
+  const outArg = args.values.out;
 
   const dir = await resolveModelDir(ctx, args);
   const manifest = await readBundleManifest(dir);

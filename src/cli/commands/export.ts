@@ -19,15 +19,15 @@ export const EXPORT_USAGE = `usage: igpt export <hf-folder | owner/name> --out D
   into $IGPT_CACHE, default ~/.cache/igpt/hub) into a model bundle folder DIR (igpt.json + ONNX graphs).
   The bundle is written to a temporary folder and moved into place only when complete.`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   out: { type: 'string', short: 'o' },
   dtype: { type: 'string' },
   revision: { type: 'string' },
   'attention-scale': { type: 'string' },
   prefer: { type: 'string' },
   name: { type: 'string' },
-  json: { type: 'flag' },
-};
+  json: { type: 'boolean' },
+} satisfies OptionSpecs;
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 
@@ -54,15 +54,15 @@ async function checkOut(out: string, input: string | undefined): Promise<void> {
 
 export async function exportCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length !== 1) throw new UsageError(`export takes one checkpoint (a folder or owner/name), got ${args.positionals.length}`);
-  const outArg = args.values.get('out');
+  const outArg = args.values.out;
   if (!outArg) throw new UsageError('export needs --out DIR');
   const input = args.positionals[0];
-  const dtypes = parseDtypes(args.values.get('dtype') ?? 'fp32');
-  const prefer = args.values.has('prefer') ? choiceOption(args, 'prefer', ['safetensors', 'pytorch'] as const, 'safetensors') : undefined;
-  const attentionScale = args.values.has('attention-scale') ? numberOption(args, 'attention-scale', 0, Number.MIN_VALUE, 1e6) : undefined;
-  const revisionArg = args.values.get('revision');
+  const dtypes = parseDtypes(args.values.dtype ?? 'fp32');
+  const prefer = args.values.prefer !== undefined ? choiceOption(args, 'prefer', ['safetensors', 'pytorch'] as const, 'safetensors') : undefined;
+  const attentionScale = args.values['attention-scale'] !== undefined ? numberOption(args, 'attention-scale', 0, Number.MIN_VALUE, 1e6) : undefined;
+  const revisionArg = args.values.revision;
   const out = resolvePath(ctx, outArg);
 
   const inputPath = resolvePath(ctx, input);
@@ -93,7 +93,7 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
 
   const files = await readFolderFiles(folder);
   const ckpt = await openCheckpoint(files, { prefer });
-  const name = args.values.get('name') ?? (source.includes('/') ? source.split('/')[1] : source);
+  const name = args.values.name ?? (source.includes('/') ? source.split('/')[1] : source);
   const sink = await createFolderSink(out);
   const manifest = await writeBundle(ckpt, sink, { name, dtypes, source, revision, attentionScale });
 

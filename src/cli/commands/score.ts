@@ -10,7 +10,7 @@ export const SCORE_USAGE = `usage: igpt score [--model DIR] IMAGE... [--backend 
   Each image is resized to 32x32 and quantised to the model's palette; prints the mean negative
   log2-likelihood per token (bits/token) and per colour channel (bits/dim = bits/token / 3).`;
 
-const SPECS: OptionSpecs = { model: { type: 'string', short: 'm' }, json: { type: 'flag' }, ...BACKEND_OPTIONS };
+const SPECS = { model: { type: 'string', short: 'm' }, json: { type: 'boolean' }, ...BACKEND_OPTIONS } satisfies OptionSpecs;
 
 export async function readBundleManifest(dir: string): Promise<BundleManifest> {
   const path = join(dir, 'igpt.json');
@@ -25,7 +25,7 @@ export async function imageFileTokens(cwdPath: string, shownAs: string, clusters
 
 export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length === 0) throw new UsageError('score needs at least one IMAGE');
   const dir = await resolveModelDir(ctx, args);
   const manifest = await readBundleManifest(dir);

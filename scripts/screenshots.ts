@@ -1,7 +1,7 @@
 /**
  * Screenshots of the playground's main states into docs/screenshots/.
  * Start the dev server first (npx vite --port 5199), then:
- *   npx tsx src/app/tools/screenshots.ts [baseUrl] [modelUrl]
+ *   npm run screenshots -- [baseUrl] [modelUrl]
  * Uses Debian's Chromium with WebGPU on SwiftShader, like the e2e tests.
  */
 import { mkdirSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { chromium, type Page } from '@playwright/test';
 
 const base = process.argv[2] ?? 'http://localhost:5199/';
 const model = process.argv[3];
-const OUT = join(import.meta.dirname, '../../../docs/screenshots');
+const OUT = join(import.meta.dirname, '../docs/screenshots');
 mkdirSync(OUT, { recursive: true });
 
 function url(hash: Record<string, string>, query = ''): string {
