@@ -4,9 +4,13 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { imageToTokens, decodeImage } from '../src/image/index.ts';
-import { MODEL_DIR, MODEL_URL, canvasPixels, generateAndWait, openApp, rowsOf, setSmallRun, waitReady } from './app-helpers';
+import { MODEL_DIR, MODEL_URL, canvasPixels, generateAndWait, openApp as openAuto, rowsOf, setSmallRun, waitReady } from './app-helpers';
+
+/** These tests exercise WebGPU: on SwiftShader (a software adapter) "auto" would pick wasm, so force it. */
+const openApp = (page: Page, opts: { query?: string; hash?: string } = {}) =>
+  openAuto(page, { ...opts, query: ['backend=webgpu', opts.query].filter(Boolean).join('&') });
 
 const CAT = 'public/examples/cat-face.png';
 

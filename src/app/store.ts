@@ -42,8 +42,15 @@ export interface RunState {
   keptRows: number;
   totalTokens: number;
   paintedTokens: number;
+  /** Per sample, decode only (plan.ts tokensPerSecond). */
   tokensPerSecond: number;
   elapsedMs: number;
+  /** performance.now() when the run started, for a ticking clock. */
+  startedAt: number;
+  /** Reading the prompt: tokens done of total (until the first pixel). */
+  prefill: { done: number; total: number } | null;
+  /** The whole image the run started from (the prompt may change afterwards). */
+  prompt: Int32Array | null;
   error: string | null;
 }
 
@@ -68,6 +75,11 @@ export interface AppState {
   notices: Notice[];
   /** Bumped when the browser's model cache changes, so the list is read again. */
   cacheVersion: number;
+  /** An image being read into the prompt (its name), while the image worker works. */
+  promptBusy: string | null;
+  /** Recording of runs as video: armed for the next run, or recording one. */
+  recording: 'off' | 'armed' | 'recording';
+  recordingFile: { url: string; bytes: number; type: string } | null;
   view: ViewMode;
   speed: Speed;
   presentation: boolean;
@@ -86,7 +98,7 @@ export interface AppState {
   setRun: (patch: Partial<RunState>) => void;
   notify: (level: Notice['level'], text: string) => void;
   dismiss: (id: number) => void;
-  set: (patch: Partial<Pick<AppState, 'view' | 'speed' | 'presentation' | 'tool' | 'brushSize' | 'colour' | 'likelihood' | 'scoring' | 'cacheVersion'>>) => void;
+  set: (patch: Partial<Pick<AppState, 'view' | 'speed' | 'presentation' | 'tool' | 'brushSize' | 'colour' | 'likelihood' | 'scoring' | 'cacheVersion' | 'recording' | 'recordingFile' | 'promptBusy'>>) => void;
 }
 
 let noticeId = 1;
@@ -100,6 +112,9 @@ export const initialRun: RunState = {
   paintedTokens: 0,
   tokensPerSecond: 0,
   elapsedMs: 0,
+  startedAt: 0,
+  prefill: null,
+  prompt: null,
   error: null,
 };
 
@@ -114,6 +129,9 @@ export const useStore = create<AppState>()((set, get) => ({
   scoring: false,
   notices: [],
   cacheVersion: 0,
+  recording: 'off',
+  recordingFile: null,
+  promptBusy: null,
   view: 'colour',
   speed: 'max',
   presentation: false,

@@ -42,6 +42,26 @@ import {
  */
 export const WEBGPU_MAX_CHUNK = 31;
 
+/** The prompt is read in chunks of at most this many tokens, yielding between chunks. */
+export const PREFILL_CHUNK = 64;
+
+/**
+ * Gives the host's event loop a turn (a message or an immediate, not a clamped timer), so a
+ * worker's flush timer and incoming Stop messages run while a long run goes on.
+ */
+export function yieldToHost(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** The backend an engine will use, and why. */
@@ -71,9 +91,14 @@ export async function chooseBackend(requested: Backend | 'auto' = 'auto'): Promi
     return fail(`WebGPU adapter request failed: ${(err as Error).message}`);
   }
   if (!adapter) return fail('WebGPU is available but no adapter was found');
-  const info = adapter.info;
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((x) => x);
-  return { backend: 'webgpu', adapter: parts.join(' ') || 'unknown adapter', fp16: adapter.features.has('shader-f16') };
+  const name = parts.join(' ') || 'unknown adapter';
+  const software = info?.isFallbackAdapter || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(name);
+  if (software && requested === 'auto') {
+    return wasm(`the only WebGPU adapter (${name}) is a software emulation on the CPU, slower than wasm (add ?backend=webgpu to use it anyway)`);
+  }
+  return { backend: 'webgpu', adapter: name, fp16: adapter.features.has('shader-f16') };
 }
 
 /** Runs one session call at a time: onnxruntime sessions must never run concurrently. */
@@ -101,7 +126,7 @@ export class Decoder {
     private readonly manifest: BundleManifest,
     private readonly cacheType: 'float32' | 'float16',
     private batchSize: number,
-    private readonly maxChunk = Infinity,
+    readonly maxChunk = Infinity,
     private readonly useStaticCache = false,
   ) {}
 
@@ -341,11 +366,22 @@ export class OrtEngine implements Engine {
           }
           let logits: Float32Array;
           if (step === 0) {
-            // Every sample shares the prompt: prefill one row, then copy its cache to all rows.
+            // Every sample shares the prompt: prefill one row in chunks (progress, Stop), then
+            // copy its cache to all rows.
             const S = input.length;
-            const prefill = await dec.feed(input, S);
-            const lastRow = prefill.subarray((S - 1) * NUM_COLOURS, S * NUM_COLOURS);
-            for (let b = 0; b < B; b++) last.set(lastRow, b * NUM_COLOURS);
+            const chunk = Math.min(PREFILL_CHUNK, dec.maxChunk);
+            for (let done = 0; done < S && !options.signal?.aborted; ) {
+              const n = Math.min(chunk, S - done);
+              const out = await dec.feed(input.subarray(done, done + n), n);
+              done += n;
+              if (done === S) for (let b = 0; b < B; b++) last.set(out.subarray((n - 1) * NUM_COLOURS, n * NUM_COLOURS), b * NUM_COLOURS);
+              options.onPrefill?.({ done, total: S, elapsedMs: now() - start });
+              await yieldToHost();
+            }
+            if (options.signal?.aborted) {
+              aborted = true;
+              break;
+            }
             await dec.expandBatch(B);
             logits = last;
             prefillMs = now() - start;
@@ -357,6 +393,8 @@ export class OrtEngine implements Engine {
           steps = step + 1;
           // Views of this run's own buffers, overwritten by the next step (see StepEvent).
           options.onStep?.({ type: 'step', step, position: promptLength + step, tokens, entropy, candidates, candidateProbs, elapsedMs: now() - start });
+          // Let the host's event loop run between steps: flush timers and Stop act within a step.
+          await yieldToHost();
         }
       } finally {
         dec.dispose();

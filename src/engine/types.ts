@@ -85,8 +85,17 @@ export interface EngineOptions {
   wasmThreads?: number;
 }
 
+/** Reading the prompt (the prefill), chunk by chunk: tokens done of total, time since the start. */
+export interface PrefillProgress {
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
 export interface GenerateOptions {
   onStep?: (event: StepEvent) => void;
+  onPrefill?: (progress: PrefillProgress) => void;
+  /** Aborting ends the run within one step (or one prefill chunk); the result says aborted. */
   signal?: AbortSignal;
 }
 

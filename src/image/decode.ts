@@ -98,12 +98,13 @@ function checkSize(name: string, h: ImageHeader, limits: ImageLimits): void {
   if (h.width === 0 || h.height === 0) {
     throw new InputError(name, `${kind} header gives an empty image (${h.width}x${h.height})`);
   }
-  if (h.width > lim.maxWidth || h.height > lim.maxHeight || h.width * h.height > lim.maxPixels) {
-    throw new InputError(
-      name,
-      `${kind} image is ${h.width}x${h.height} pixels, over the limit of ${lim.maxWidth}x${lim.maxHeight} ` +
-        `and ${lim.maxPixels} pixels in total; downscale it first`,
-    );
+  const size = `${kind} image is ${h.width}x${h.height} pixels`;
+  if (h.width > lim.maxWidth || h.height > lim.maxHeight) {
+    throw new InputError(name, `${size}, wider or taller than the limit of ${lim.maxWidth}x${lim.maxHeight}; downscale it first`);
+  }
+  if (h.width * h.height > lim.maxPixels) {
+    const mp = (n: number) => `${Math.round(n / 1e5) / 10} megapixels`;
+    throw new InputError(name, `${size} (${mp(h.width * h.height)}), over the limit of ${mp(lim.maxPixels)}; downscale it first`);
   }
 }
 

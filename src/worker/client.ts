@@ -35,8 +35,9 @@ export class EngineClient implements Engine {
       {
         signal: options.signal,
         transfer: [prompt.buffer],
-        onEvent: (batch) => {
-          if (options.onStep) for (const ev of unpackSteps(batch)) options.onStep(ev);
+        onEvent: (e) => {
+          if ('prefill' in e) options.onPrefill?.(e.prefill);
+          else if (options.onStep) for (const ev of unpackSteps(e.steps)) options.onStep(ev);
         },
       },
     );

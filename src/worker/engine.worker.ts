@@ -68,11 +68,12 @@ const rpc = serve<EngineApi>(
       const flush = () => {
         timer = null;
         const out = batcher.take();
-        if (out) emit(out.batch, out.transfer);
+        if (out) emit({ steps: out.batch }, out.transfer);
       };
       try {
         return await e.generate(request, {
           signal,
+          onPrefill: (prefill) => emit({ prefill }),
           onStep: (ev) => {
             batcher.add(ev);
             timer ??= setTimeout(flush, FLUSH_MS);

@@ -4,7 +4,7 @@
  * 1024-step run costs tens of messages per second, not one per token), and errors as plain objects.
  */
 import type { BundleManifest, BundleSource, LoadProgress, WeightDType } from '../bundle/index.ts';
-import { TOP_CANDIDATES, type Backend, type EngineInfo, type GenerateRequest, type GenerateResult, type ScoreResult, type StepEvent } from '../engine/types.ts';
+import { TOP_CANDIDATES, type Backend, type EngineInfo, type GenerateRequest, type GenerateResult, type PrefillProgress, type ScoreResult, type StepEvent } from '../engine/types.ts';
 
 /** How the bundle's files were obtained. */
 export type CacheOutcome = 'hit' | 'stored' | 'memory' | 'none';
@@ -28,7 +28,7 @@ export type LoadEvent =
 /** The engine worker's API. */
 export type EngineApi = {
   load: { arg: { source: BundleSource; options: LoadRequestOptions }; result: LoadedInfo; event: LoadEvent };
-  generate: { arg: GenerateRequest; result: GenerateResult; event: StepBatch };
+  generate: { arg: GenerateRequest; result: GenerateResult; event: { steps: StepBatch } | { prefill: PrefillProgress } };
   score: { arg: Int32Array[]; result: ScoreResult[] };
   /** Diagnostics (?debug=1): destroy the WebGPU device, to exercise recovery. */
   loseDevice: { arg: null; result: void };

@@ -8,6 +8,7 @@ import { painter } from '../painter.ts';
 import { runGridPng } from './exportGrid.ts';
 import { engine, loadDefaultModel, loadModelFromUrl } from './model.ts';
 import { watchPalette } from './prompt.ts';
+import { watchRecording } from './record.ts';
 import { watchRuns } from './runs.ts';
 import { readHash, watchHash } from './urlHash.ts';
 
@@ -15,6 +16,7 @@ export { DEFAULT_MODEL_URL, loadModelFromFiles, loadModelFromUrl, wasmNotice } f
 export { EXAMPLES_URL, listExamples, loadExample, uploadImage, type Example } from './prompt.ts';
 export { canGenerate, generate, scorePrompt, stop, toggleRun } from './runs.ts';
 export { exportGrid } from './exportGrid.ts';
+export { recordingSupported } from './record.ts';
 export { handleKey, toggleFullscreen } from './keys.ts';
 
 /** Reads the hash, wires the concerns together, then loads the model the hash names (or the default). */
@@ -31,6 +33,7 @@ export async function start(): Promise<void> {
   watchHash();
   watchPalette();
   watchRuns();
+  watchRecording();
   const st = useStore.getState();
   painter.speed = st.speed;
   painter.view = st.view;

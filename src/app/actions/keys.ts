@@ -38,7 +38,8 @@ export function handleKey(e: KeyboardEvent): void {
       break;
     case 'ArrowLeft':
     case 'ArrowRight':
-      if (tag === 'INPUT') return; // sliders use arrows themselves
+      // Arrows belong to the focused control (sliders, tabs, the drawing canvas, the palette).
+      if (t && t !== document.body && t.closest('input, select, textarea, button, a, canvas, [role="tab"], [tabindex]')) return;
       e.preventDefault();
       st.nudgeTemperature(e.key === 'ArrowLeft' ? -0.05 : 0.05);
       break;

@@ -28,6 +28,7 @@ async function quantizeUpload(blob: Blob, name: string, label = name): Promise<b
     st.notify('warning', `${name}: wait for the model's palette before adding an image`);
     return false;
   }
+  st.set({ promptBusy: name });
   try {
     const { tokens } = await imageWorker().call('tokenize', { file: blob, name, clusters: st.palette.clusters });
     useStore.getState().setPrompt(tokens, label, { recordHistory: true, upload: { blob, name } });
@@ -35,6 +36,8 @@ async function quantizeUpload(blob: Blob, name: string, label = name): Promise<b
   } catch (e) {
     useStore.getState().notify('error', `Could not use the image: ${errorText(e)}`);
     return false;
+  } finally {
+    useStore.getState().set({ promptBusy: null });
   }
 }
 

@@ -15,7 +15,7 @@ let current: { runId: number; abort: AbortController } | null = null;
 
 export function canGenerate(): boolean {
   const st = useStore.getState();
-  return st.model.phase === 'ready' && !!st.model.info && !!st.prompt.tokens && !!st.palette && st.run.phase !== 'running';
+  return st.model.phase === 'ready' && !!st.model.info && !!st.prompt.tokens && !!st.palette && st.run.phase !== 'running' && !st.promptBusy;
 }
 
 export async function generate(): Promise<void> {
@@ -40,6 +40,8 @@ export async function generate(): Promise<void> {
     layout: { rows: plan.rows, cols: plan.cols, temperatures: plan.temperatures },
     keptRows: keptLen / IMAGE_SIZE,
     totalTokens: IMAGE_TOKENS - keptLen,
+    startedAt: performance.now(),
+    prompt: image,
   });
   const abort = new AbortController();
   current = { runId, abort };
@@ -48,6 +50,9 @@ export async function generate(): Promise<void> {
     result = await engine().generate({ prompt: plan.prompt, samples: plan.samples, maxNewTokens: plan.maxNewTokens }, {
       signal: abort.signal,
       onStep: (e) => painter.push(runId, e),
+      onPrefill: (p) => {
+        if (useStore.getState().run.id === runId) useStore.getState().setRun({ prefill: { done: p.done, total: p.total }, elapsedMs: p.elapsedMs });
+      },
     });
   } catch (e) {
     painter.stop();

@@ -147,7 +147,7 @@ export function ModelPanel() {
               {cached.map((c) => (
                 <li key={c.baseUrl}>
                   <span className="cached-name" title={c.baseUrl}>
-                    {c.name}
+                    {c.name} <span className="muted cached-url">{c.baseUrl}</span>
                   </span>
                   <span className="muted">{formatBytes(c.bytes)}</span>
                   <button className="small" disabled={loading} onClick={() => void loadModelFromUrl(c.baseUrl).then(refresh)}>

@@ -13,6 +13,9 @@ export function TokenCanvas(props: {
   onPointerMove?: React.PointerEventHandler<HTMLCanvasElement>;
   onPointerUp?: React.PointerEventHandler<HTMLCanvasElement>;
   onPointerLeave?: React.PointerEventHandler<HTMLCanvasElement>;
+  /** Makes the canvas focusable and keyboard-usable (drawing). */
+  onKeyDown?: React.KeyboardEventHandler<HTMLCanvasElement>;
+  description?: string;
 }) {
   const ref = useRef<HTMLCanvasElement | null>(null);
   const { tokens, rgb } = props;
@@ -44,6 +47,9 @@ export function TokenCanvas(props: {
       onPointerMove={props.onPointerMove}
       onPointerUp={props.onPointerUp}
       onPointerLeave={props.onPointerLeave}
+      onKeyDown={props.onKeyDown}
+      tabIndex={props.onKeyDown ? 0 : undefined}
+      aria-description={props.description}
     />
   );
 }
