@@ -104,7 +104,9 @@ test('presentation mode and its keys', async ({ page }) => {
   await openApp(page, { hash: 't=1&seed=99' });
   await page.getByRole('button', { name: 'Presentation' }).click();
   await expect(page.getByRole('button', { name: 'Fullscreen (F)' })).toBeVisible();
-  await expect(page.getByRole('img', { name: 'Prompt', exact: true })).toBeVisible();
+  // The prompt is shown once, as the original next to the samples.
+  await expect(page.getByRole('img', { name: 'Original', exact: true })).toBeVisible();
+  await expect(page.getByRole('img', { name: 'Prompt', exact: true })).toHaveCount(0);
   await page.locator('body').press('ArrowRight');
   await expect(page.getByLabel('Temperature')).toHaveValue('1.05');
   await page.locator('body').press('ArrowLeft');
