@@ -91,10 +91,10 @@ test('Stop ends a run early and Generate works again', async ({ page }) => {
   await setSmallRun(page, 16, 1);
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByRole('status')).toContainText('Generating');
-  await expect.poll(async () => Number((await page.locator('.run-stats').textContent())?.split('/')[0]), { timeout: 120_000 }).toBeGreaterThan(0);
+  await expect.poll(async () => Number((await page.locator('.run-stats').textContent())?.match(/(\d+)\/512 pixels/)?.[1] ?? 0), { timeout: 120_000 }).toBeGreaterThan(0);
   await page.getByRole('button', { name: 'Stop' }).click();
   await expect(page.getByRole('status')).toContainText('Stopped', { timeout: 60_000 });
-  const painted = Number((await page.locator('.run-stats').textContent())?.split('/')[0]);
+  const painted = Number((await page.locator('.run-stats').textContent())!.match(/(\d+)\/512 pixels/)![1]);
   expect(painted).toBeLessThan(512);
   await setSmallRun(page, 31, 1);
   await generateAndWait(page);
@@ -202,12 +202,12 @@ test('compare mode: one row per temperature, the same seeds in every row', async
   expect(rowsOf(r3, 31)).toEqual(rowsOf(r1, 31));
   expect(page.url()).toContain('cmp=1,1,0.5');
 
-  // Export: one PNG with the original and the samples, 8x, one row per temperature.
+  // Export: one PNG with the original and the samples, 8x, one row per temperature (the grid of `igpt complete --out`).
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export PNG' }).click()]);
   expect(download.suggestedFilename()).toMatch(/^igpt-.*\.png$/);
   const png = decodeImage(new Uint8Array(readFileSync(await download.path())), 'export.png');
   expect(png.height).toBe(3 * 256 + 4 * 16);
-  expect(png.width).toBe(96 + 2 * 256 + 3 * 16);
+  expect(png.width).toBe(2 * 256 + 3 * 16);
 });
 
 test('the URL reproduces a run', async ({ page, context }) => {

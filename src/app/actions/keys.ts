@@ -38,8 +38,9 @@ export function handleKey(e: KeyboardEvent): void {
       break;
     case 'ArrowLeft':
     case 'ArrowRight':
-      // Arrows belong to the focused control (sliders, tabs, the drawing canvas, the palette).
-      if (t && t !== document.body && t.closest('input, select, textarea, button, a, canvas, [role="tab"], [tabindex]')) return;
+      // Arrows belong to a focused control that uses them (sliders, tabs, the drawing canvas, the
+      // palette); on the page or a plain button they change the temperature (for the stage).
+      if (t?.closest('input, select, textarea, canvas[tabindex], [role="tab"], [role="radio"], [role="slider"], [role="listbox"]')) return;
       e.preventDefault();
       st.nudgeTemperature(e.key === 'ArrowLeft' ? -0.05 : 0.05);
       break;
