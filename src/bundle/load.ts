@@ -101,6 +101,25 @@ async function verify(data: Uint8Array, entry: BundleFile, shownAs: string): Pro
   }
 }
 
+/**
+ * Downloads one file and verifies it. A download that fails the check may be a damaged or stale
+ * copy in the browser's HTTP cache (a static host may let it be reused for minutes), so the file is
+ * fetched once more from the server, bypassing that cache, before the load fails.
+ */
+async function download(url: string, entry: BundleFile, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<Uint8Array> {
+  for (const cache of ['default', 'reload'] as const) {
+    const res = await request(url, signal, { cache });
+    try {
+      const data = await readBody(res, url, entry.bytes, onBytes);
+      await verify(data, entry, url);
+      return data;
+    } catch (e) {
+      if (cache === 'reload' || !(e instanceof InputError) || signal?.aborted) throw e;
+    }
+  }
+  throw new Error('unreachable');
+}
+
 export interface ManifestRead {
   manifest: BundleManifest;
   text: string;
@@ -146,8 +165,7 @@ export async function loadBundle(source: BundleSource, read: ManifestRead, varia
       const url = new URL(entry.path, source.url).href;
       data = await opts.store?.file(url, entry);
       if (!data) {
-        data = await readBody(await request(url, opts.signal), url, entry.bytes, report);
-        await verify(data, entry, url);
+        data = await download(url, entry, opts.signal, report);
         await opts.store?.putFile(url, entry, data, source.url);
       }
     }

@@ -486,6 +486,7 @@ export async function createEngine(bundle: LoadedBundle, choice: BackendChoice, 
   const session = await createSession(bundle, choice.backend);
   const { backend, adapter, fallbackReason } = choice;
   const info: EngineInfo = { backend, adapter, fallbackReason, dtype: bundle.variant.dtype, modelBytes: variantBytes(bundle.variant), manifest: bundle.manifest };
+  if (backend === 'wasm') info.wasmThreads = ort.env.wasm.numThreads; // as onnxruntime settled it
   return new OrtEngine(info, session);
 }
 

@@ -74,6 +74,8 @@ export interface EngineInfo {
   dtype: WeightDType;
   modelBytes: number;
   manifest: BundleManifest;
+  /** wasm backend: the threads onnxruntime runs on (more than 1 only when cross-origin isolated). */
+  wasmThreads?: number;
 }
 
 export interface EngineOptions {

@@ -51,7 +51,7 @@ const rpc = serve<EngineApi>(
       });
       emit({ type: 'progress', progress: { phase: 'init', loaded: 0, total: 0, file: variant.graph } });
       // The new engine is built first: if this fails, the one already loaded stays usable.
-      const made = await createEngine(bundle, choice);
+      const made = await createEngine(bundle, choice, { wasmThreads: options.wasmThreads });
       const old = engine;
       engine = made;
       if (old) await old.dispose().catch(() => undefined);

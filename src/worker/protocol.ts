@@ -19,6 +19,8 @@ export interface LoadedInfo extends EngineInfo {
 export interface LoadRequestOptions {
   backend: Backend | 'auto';
   dtype: WeightDType | 'auto';
+  /** onnxruntime wasm threads (?threads=N); the engine's default when absent. */
+  wasmThreads?: number;
 }
 
 export type LoadEvent =

@@ -20,12 +20,15 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Backend and dtype from the page's query string (?backend=wasm&dtype=fp32). */
+/** Backend, dtype and wasm threads from the page's query string (?backend=wasm&dtype=fp32&threads=2). */
 export function loadOptionsFromQuery(search: string): LoadRequestOptions {
   const q = new URLSearchParams(search);
   const b = q.get('backend');
   const d = q.get('dtype');
-  return { backend: b === 'wasm' || b === 'webgpu' ? b : 'auto', dtype: d === 'fp32' || d === 'fp16' ? d : 'auto' };
+  const options: LoadRequestOptions = { backend: b === 'wasm' || b === 'webgpu' ? b : 'auto', dtype: d === 'fp32' || d === 'fp16' ? d : 'auto' };
+  const t = Number(q.get('threads'));
+  if (Number.isInteger(t) && t >= 1 && t <= 16) options.wasmThreads = t;
+  return options;
 }
 
 export function wasmNotice(info: { fallbackReason?: string }): string {

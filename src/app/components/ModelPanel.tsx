@@ -42,6 +42,11 @@ export function ModelPanel() {
               <span className="badge badge-cpu">wasm</span>
             )}{' '}
             <span className="muted">{info.adapter}</span>
+            {info.wasmThreads !== undefined && (
+              <span className="muted">
+                {' '}· {info.wasmThreads} {info.wasmThreads === 1 ? 'thread' : 'threads'}
+              </span>
+            )}
           </dd>
           <dt>Weights</dt>
           <dd>
