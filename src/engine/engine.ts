@@ -450,15 +450,18 @@ export class OrtEngine implements Engine {
   }
 }
 
+/** Threads beyond this gain little at these model sizes (docs/PERF.md). */
+const MAX_WASM_THREADS = 8;
+
 /**
- * wasm threads: the caller's choice, else the browser's core count when cross-origin isolated
- * (threads need it), else one. Always set explicitly: onnxruntime's own default reaches for
+ * wasm threads: the caller's choice, else every core when cross-origin isolated (threads need it;
+ * the engine runs in its own worker, so the page stays responsive), else one. Always set explicitly: onnxruntime's own default reaches for
  * `require('node:os')` where there is no `navigator`, which fails in ES modules.
  */
 function configureWasm(threads?: number): void {
   const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   const cores = g.navigator?.hardwareConcurrency ?? 1;
-  ort.env.wasm.numThreads = threads ?? (g.crossOriginIsolated ? Math.min(4, Math.ceil(cores / 2)) : 1);
+  ort.env.wasm.numThreads = threads ?? (g.crossOriginIsolated ? Math.min(MAX_WASM_THREADS, cores) : 1);
 }
 
 async function createSession(bundle: LoadedBundle, backend: Backend): Promise<ort.InferenceSession> {
