@@ -73,7 +73,7 @@ test.describe('(a) a static host without COOP/COEP headers, at a sub-path', () =
     expect(host.log.map((r) => r.path)).toEqual(expect.arrayContaining(['/igpt/models/default/igpt.json', '/igpt/models/default/model.onnx']));
 
     // Next visit: served through the worker at once, no reload. Two threads asked for, so that the
-    // threaded build is exercised on any machine (the default is 1 thread on 2 cores).
+    // threaded build is exercised even on a one-core machine (the default is every core).
     await loadModel(page, `${host.url}?backend=wasm&threads=2`, () => 2, 'static host, ?threads=2');
     expect((await pageState(page)).isolated).toBe(true);
     expect(pageLoads()).toBe(3);
