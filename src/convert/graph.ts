@@ -180,10 +180,14 @@ export async function buildDecoderGraph(ckpt: Checkpoint, options: GraphOptions)
     const [K, N] = source.shape;
     const kBlocks = q4Blocks(K);
     const bytes = q4Bytes(K, N, q4Symmetric);
+    const parts = q4Symmetric ? 2 : 3;
     let pending: Promise<Q4Weight> | null = null;
-    let left = q4Symmetric ? 2 : 3;
+    let left = 0;
     const part = async (pick: (q: Q4Weight) => Uint8Array) => {
-      pending ??= readFiniteTensor(source).then((v) => quantizeQ4(v, K, N, 'kn', q4Symmetric));
+      if (!pending) {
+        pending = readFiniteTensor(source).then((v) => quantizeQ4(v, K, N, 'kn', q4Symmetric));
+        left = parts;
+      }
       const q = await pending;
       if (--left === 0) pending = null;
       return pick(q);
