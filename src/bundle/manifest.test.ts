@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bundleFileMap, parseManifest, pickVariant, resolveBundleUrl, validateManifest, type BundleManifest } from './index.ts';
 
 /** The bundled default model's real manifest, with the given dtype variants. */
-function manifest(dtypes: ('fp32' | 'fp16')[]): BundleManifest {
+function manifest(dtypes: ('fp32' | 'fp16' | 'q4')[]): BundleManifest {
   const m = JSON.parse(readFileSync('models/default/igpt.json', 'utf8')) as BundleManifest;
   m.variants = dtypes.map((dtype) => ({ ...m.variants[0], dtype, graph: `model.${dtype}.onnx`, files: [{ ...m.variants[0].files[0], path: `model.${dtype}.onnx` }] }));
   return m;
@@ -54,6 +54,18 @@ describe('manifest', () => {
     expect(pickVariant(manifest(['fp16']), 'auto', false).dtype).toBe('fp16');
     expect(pickVariant(m, 'fp32', true).dtype).toBe('fp32');
     expect(() => pickVariant(manifest(['fp32']), 'fp16', true)).toThrow(/no fp16 variant/);
+  });
+  it('accepts q4 variants but never picks one for auto while another variant is there', () => {
+    const m = manifest(['q4', 'fp32', 'fp16']);
+    expect(validateManifest(JSON.parse(JSON.stringify(m)), 'f').variants.map((v) => v.dtype)).toEqual(['q4', 'fp32', 'fp16']);
+    expect(pickVariant(m, 'auto', false).dtype).toBe('fp32');
+    expect(pickVariant(m, 'auto', true).dtype).toBe('fp16');
+    expect(pickVariant(manifest(['q4', 'fp16']), 'auto', false).dtype).toBe('fp16');
+    expect(pickVariant(manifest(['q4']), 'auto', true).dtype).toBe('q4');
+    expect(pickVariant(m, 'q4', false).dtype).toBe('q4');
+    const bad = manifest(['fp32']);
+    (bad.variants[0] as { dtype: string }).dtype = 'int8';
+    expect(() => validateManifest(bad, 'f')).toThrow(/unknown dtype "int8"/);
   });
 });
 

@@ -12,7 +12,13 @@ export const NUM_COLOURS = 512;
 export const START_TOKEN = NUM_COLOURS;
 export const MANIFEST_FILE = 'igpt.json';
 
-export type WeightDType = 'fp32' | 'fp16';
+/**
+ * Weight variants: fp32; fp16 (weights, activations and cache in half precision); q4 (the layers'
+ * weight matrices 4-bit through onnxruntime's MatMulNBits, the rest fp32). q4 is picked only when
+ * asked for by name (or when a bundle has nothing else): see `pickVariant`.
+ */
+export type WeightDType = 'fp32' | 'fp16' | 'q4';
+export const WEIGHT_DTYPES: readonly WeightDType[] = ['fp32', 'fp16', 'q4'];
 
 /** A model bundle's manifest, `igpt.json`. */
 export interface BundleManifest {
@@ -55,6 +61,12 @@ export interface BundleManifest {
     createdAt: string; // ISO date
     licence?: string;
     notes?: string;
+    /**
+     * How config.attentionScale was chosen: 'exact' 1/sqrt(head_dim), 'transformers'
+     * 1/int(sqrt(head_dim)) (Hugging Face transformers), 'custom' a given number. Absent in
+     * bundles written before it was recorded.
+     */
+    attentionScaleMode?: 'exact' | 'transformers' | 'custom';
   };
 }
 
@@ -71,6 +83,8 @@ export interface BundleVariant {
   graph: string; // path of the .onnx file among `files`
   nodesPerLayer: number;
   nodeCount: number;
+  /** q4 only: how the weight matrices were quantised. */
+  quantization?: { op: 'MatMulNBits'; bits: 4; blockSize: number; symmetric: boolean };
 }
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
@@ -105,7 +119,7 @@ export function validateManifest(value: unknown, name = MANIFEST_FILE): BundleMa
   if (!validPalette(m.palette?.clusters, -1.0001, 1.0001)) bad(`has no ${NUM_COLOURS} palette clusters in [-1, 1] (palette.clusters)`);
   if (!Array.isArray(m.variants) || m.variants.length === 0) bad('lists no model variants');
   for (const v of m.variants) {
-    if (!v || (v.dtype !== 'fp32' && v.dtype !== 'fp16')) bad(`has a variant of unknown dtype ${JSON.stringify(v?.dtype)}`);
+    if (!v || !WEIGHT_DTYPES.includes(v.dtype)) bad(`has a variant of unknown dtype ${JSON.stringify(v?.dtype)}`);
     const filesOk =
       Array.isArray(v.files) &&
       v.files.every((f) => f && typeof f.path === 'string' && Number.isInteger(f.bytes) && f.bytes >= 0 && /^[0-9a-f]{64}$/.test(f.sha256));
@@ -131,7 +145,12 @@ export function parseManifest(text: string, name = MANIFEST_FILE): BundleManifes
   return validateManifest(json, name);
 }
 
-/** The variant to load: the requested dtype, else fp16 where the GPU can run it, else fp32. */
+/**
+ * The variant to load: the requested dtype; for 'auto' fp16 where the GPU can run it, else fp32,
+ * else any other full-precision variant. 'auto' never picks q4 while the bundle has another
+ * variant: 4-bit weights change the model's outputs (docs/PARITY.md), so q4 is loaded only when
+ * asked for by name, or from a bundle that holds nothing else.
+ */
 export function pickVariant(manifest: BundleManifest, dtype: WeightDType | 'auto', canFp16: boolean): BundleVariant {
   const vs = manifest.variants;
   if (dtype !== 'auto') {
@@ -139,7 +158,7 @@ export function pickVariant(manifest: BundleManifest, dtype: WeightDType | 'auto
     if (!v) throw new InputError(manifest.name, `has no ${dtype} variant (has ${vs.map((x) => x.dtype).join(', ')})`);
     return v;
   }
-  return (canFp16 && vs.find((x) => x.dtype === 'fp16')) || vs.find((x) => x.dtype === 'fp32') || vs[0];
+  return (canFp16 && vs.find((x) => x.dtype === 'fp16')) || vs.find((x) => x.dtype === 'fp32') || vs.find((x) => x.dtype !== 'q4') || vs[0];
 }
 
 export function variantBytes(v: BundleVariant): number {

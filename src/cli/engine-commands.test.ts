@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ let model: string;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'igpt-cli-'));
   model = join(tmp, 'bundle');
-  const r = await runCli(['export', FIXTURE, '--out', model, '--attention-scale', '0.5', '--dtype', 'fp32,fp16']);
+  const r = await runCli(['export', FIXTURE, '--out', model, '--attention-scale', 'transformers', '--dtype', 'fp32,fp16']);
   expect(r.code, r.stderr).toBe(0);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -56,6 +56,24 @@ describe('igpt score', () => {
     expect(notBundle.code).toBe(1);
     expect(notBundle.stderr).toMatch(/imagegpt-tiny-a: has no igpt\.json/);
     expect((await runCli(['score', '--model', model])).code).toBe(2);
+  });
+
+  it('names the bundle path of a corrupt or cut model.onnx, not only model.onnx', async () => {
+    const bad = join(tmp, 'corrupt-bundle');
+    cpSync(model, bad, { recursive: true });
+    const bytes = readFileSync(join(bad, 'model.onnx'));
+    bytes[bytes.length - 10] ^= 0xff;
+    writeFileSync(join(bad, 'model.onnx'), bytes);
+    const r = await runCli(['score', '--model', bad, '--dtype', 'fp32', IMAGE]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^igpt: ${join(bad, 'model.onnx').replace(/[.]/g, '\\.')}: sha256 mismatch`));
+    writeFileSync(join(bad, 'model.onnx'), bytes.subarray(0, 1000));
+    const cut = await runCli(['score', '--model', bad, '--dtype', 'fp32', IMAGE]);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toBe(`igpt: ${join(bad, 'model.onnx')}: has 1000 bytes, the manifest lists ${bytes.length}\n`);
+    rmSync(join(bad, 'model.fp16.onnx'));
+    const missing = await runCli(['score', '--model', bad, '--dtype', 'fp16', IMAGE]);
+    expect(missing.stderr).toBe(`igpt: ${join(bad, 'model.fp16.onnx')}: is missing (listed in igpt.json)\n`);
   });
 });
 
@@ -96,6 +114,19 @@ describe('igpt complete', () => {
     const again = JSON.parse(r2.stdout);
     expect(again.out).toBeNull();
     expect(again.samples.map((s: { tokens: number[] }) => s.tokens)).toEqual(out.samples.map((s: { tokens: number[] }) => s.tokens));
+  });
+
+  it('--out into a missing folder fails before the model is loaded or sampled', async () => {
+    const out = join(tmp, 'no-such-folder', 'grid.png');
+    const t0 = performance.now();
+    const r = await runCli(['complete', '--model', model, IMAGE, '--rows', '28', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`igpt: ${out}: cannot be written: the folder ${join(tmp, 'no-such-folder')} does not exist (create it first)\n`);
+    expect(performance.now() - t0).toBeLessThan(5000); // no model load, no 128 sampling steps
+    const dirOut = await runCli(['complete', '--model', model, IMAGE, '--out', tmp]);
+    expect(dirOut.code).toBe(1);
+    expect(dirOut.stderr).toBe(`igpt: ${tmp}: is a folder; --out takes the path of the PNG file to write\n`);
   });
 
   it('rejects bad sampling options as usage errors', async () => {

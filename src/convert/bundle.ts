@@ -5,7 +5,8 @@
  */
 import { IMAGE_SIZE, NUM_COLOURS, START_TOKEN, type BundleManifest, type BundleVariant, type WeightDType } from '../bundle/index.ts';
 import { paletteRgb } from '../image/index.ts';
-import { buildDecoderGraph } from './graph.ts';
+import { buildDecoderGraph, type AttentionScaleSpec } from './graph.ts';
+import { Q4_BLOCK_SIZE } from './q4.ts';
 import { encodeMessage } from './onnx/proto.ts';
 import { type Checkpoint } from './types.ts';
 import { InputError } from '../errors.ts';
@@ -32,15 +33,25 @@ export interface WriteBundleOptions {
   revision?: string;
   licence?: string;
   notes?: string;
-  attentionScale?: number;
+  /**
+   * 'exact' (1/sqrt(head_dim), the default), 'transformers' (1/int(sqrt(head_dim)), what Hugging
+   * Face transformers computes) or a multiplier; recorded in `config.attentionScale` and
+   * `provenance.attentionScaleMode`. See graph.ts `attentionScaleFor` and docs/PARITY.md.
+   */
+  attentionScale?: AttentionScaleSpec;
+  /** q4: symmetric 4-bit blocks without zero points (default: asymmetric, with zero points). */
+  q4Symmetric?: boolean;
   externalDataThreshold?: number;
 }
 
+const DTYPES: readonly WeightDType[] = ['fp32', 'fp16', 'q4'];
+const DTYPE_HINT = 'use fp32, fp16, q4 or a list such as fp32,fp16,q4';
+
 export function parseDtypes(spec: string): WeightDType[] {
   const dtypes = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (dtypes.length === 0) throw new InputError('--dtype', 'no dtype given (use fp32, fp16 or fp32,fp16)');
+  if (dtypes.length === 0) throw new InputError('--dtype', `no dtype given (${DTYPE_HINT})`);
   for (const d of dtypes) {
-    if (d !== 'fp32' && d !== 'fp16') throw new InputError('--dtype', `unknown dtype "${d}" (use fp32, fp16 or fp32,fp16)`);
+    if (!(DTYPES as readonly string[]).includes(d)) throw new InputError('--dtype', `unknown dtype "${d}" (${DTYPE_HINT})`);
   }
   return [...new Set(dtypes)] as WeightDType[];
 }
@@ -50,6 +61,7 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
     const variants: BundleVariant[] = [];
     let io: BundleManifest['io'] | null = null;
     let attentionScale = 0;
+    let attentionScaleMode: BundleManifest['provenance']['attentionScaleMode'];
     for (const dtype of options.dtypes) {
       const graphFile = dtype === 'fp32' ? 'model.onnx' : `model.${dtype}.onnx`;
       const graph = await buildDecoderGraph(ckpt, {
@@ -57,10 +69,12 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         graphFile,
         producerVersion: CONVERTER_VERSION,
         attentionScale: options.attentionScale,
+        q4Symmetric: options.q4Symmetric,
         externalDataThreshold: options.externalDataThreshold,
       });
       io = graph.io;
       attentionScale = graph.attentionScale;
+      attentionScaleMode = graph.attentionScaleMode;
       const files: BundleVariant['files'] = [];
       const graphWriter = await sink.create(graphFile);
       for await (const chunk of encodeMessage(graph.model)) await graphWriter.write(chunk);
@@ -70,7 +84,9 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         for (const init of graph.externalData.initializers) await dataWriter.write(await init.produce());
         files.push({ path: graph.externalData.location, ...(await dataWriter.close()) });
       }
-      variants.push({ dtype, files, graph: graphFile, nodesPerLayer: graph.nodesPerLayer, nodeCount: graph.nodeCount });
+      const variant: BundleVariant = { dtype, files, graph: graphFile, nodesPerLayer: graph.nodesPerLayer, nodeCount: graph.nodeCount };
+      if (dtype === 'q4') variant.quantization = { op: 'MatMulNBits', bits: 4, blockSize: Q4_BLOCK_SIZE, symmetric: options.q4Symmetric ?? false };
+      variants.push(variant);
     }
     if (!io) throw new InputError('--dtype', 'no dtype given');
     const { config } = ckpt;
@@ -100,6 +116,7 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         createdAt: new Date().toISOString(),
         licence: options.licence,
         notes: options.notes,
+        attentionScaleMode,
       },
     };
     if (manifest.palette.rgb.length !== NUM_COLOURS) throw new InputError('preprocessor_config.json', `clusters has ${manifest.palette.rgb.length} entries, expected ${NUM_COLOURS}`);

@@ -1,10 +1,15 @@
 /**
  * PNG / JPEG bytes to RGBA, with the image size checked from the header before anything is
  * decoded or allocated. Format is sniffed from magic bytes, never from the file name.
+ *
+ * JPEG is decoded with libjpeg-turbo compiled to WebAssembly (jpegTurbo.ts), as Pillow does it
+ * (accurate IDCT, fancy chroma upsampling), so a JPEG gives Pillow's pixels and tokens; jpeg-js
+ * (box upsampling, a different IDCT) only decodes the CMYK/YCCK JPEGs TurboJPEG cannot turn into RGB.
  */
 import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { InputError } from '../errors.ts';
+import { decodeJpegTurbo, JpegTurboError } from './jpegTurbo.ts';
 import type { RgbaImage } from './types.ts';
 
 export type ImageFormat = 'png' | 'jpeg';
@@ -204,6 +209,14 @@ function jpegToRgba(name: string, bytes: Uint8Array): RgbaImage {
   if (!hasEoi) {
     throw new InputError(name, `truncated JPEG: no end-of-image marker (file is ${bytes.length} bytes)`);
   }
+  try {
+    const img = decodeJpegTurbo(bytes);
+    return { width: img.width, height: img.height, data: img.data };
+  } catch (e) {
+    if (!(e instanceof JpegTurboError)) throw e;
+    if (!/^CMYK JPEG/.test(e.message)) throw new InputError(name, `corrupt JPEG: ${e.message}`);
+  }
+  // CMYK / YCCK (Adobe) JPEGs: jpeg-js converts them to RGB.
   try {
     const img = decodeJpeg(bytes, {
       useTArray: true,

@@ -4,7 +4,7 @@ import { intOption, numberListOption, parseArgs, UsageError, type OptionSpecs } 
 import { BACKEND_OPTIONS, makeCtx, openEngine, resolveModelDir, round, writeJson, type CliIO } from './common.ts';
 
 export const BENCH_USAGE = `usage: igpt bench [--model DIR] [--batch 1,8] [--steps 64] [--prefix 512]
-                  [--backend wasm|webgpu] [--dtype fp32|fp16|auto] [--json] [--profile] [--progress]
+                  [--backend wasm|webgpu] [--dtype fp32|fp16|q4|auto] [--json] [--profile] [--progress]
   For each batch size: a short first run (cold: session warm-up, shader compilation), then a
   measured run with a --prefix token prompt and --steps decode steps.
   --profile (webgpu): count the GPU work of each decode step (compute dispatches = kernels_per_step,

@@ -81,7 +81,7 @@ export const BACKEND_OPTIONS = { backend: { type: 'string' }, dtype: { type: 'st
 /** Loads the engine for the bundle folder with `--backend wasm|webgpu` (default wasm) and `--dtype`. */
 export async function openEngine(ctx: Ctx, dir: string, args: OptionValues): Promise<{ engine: Engine; loadMs: number }> {
   const backend = choiceOption<Backend>(args, 'backend', ['wasm', 'webgpu'], 'wasm');
-  const dtype = choiceOption<'fp32' | 'fp16' | 'auto'>(args, 'dtype', ['fp32', 'fp16', 'auto'], 'auto');
+  const dtype = choiceOption<'fp32' | 'fp16' | 'q4' | 'auto'>(args, 'dtype', ['fp32', 'fp16', 'q4', 'auto'], 'auto');
   if (backend === 'webgpu') {
     let why = '';
     if (!(await setupNodeWebGPU((r) => (why = r)))) throw new InputError('--backend webgpu', why);

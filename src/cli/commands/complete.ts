@@ -1,5 +1,7 @@
 /** `igpt complete --model DIR IMAGE`: keeps the top rows of an image and samples the rest. */
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { InputError } from '../../errors.ts';
 import { IMAGE_SIZE, IMAGE_TOKENS } from '../../bundle/index.ts';
 import { LIMITS, planRun } from '../../engine/plan.ts';
 import type { StepEvent } from '../../engine/types.ts';
@@ -10,7 +12,7 @@ import { imageFileTokens, readBundleManifest } from './score.ts';
 
 export const COMPLETE_USAGE = `usage: igpt complete [--model DIR] IMAGE [--rows 16] [--samples 4] [--temperature T[,T...]]
                      [--top-k K] [--top-p P] [--seed S] [--max-new-tokens N] [--out grid.png]
-                     [--backend wasm|webgpu] [--dtype fp32|fp16|auto] [--json]
+                     [--backend wasm|webgpu] [--dtype fp32|fp16|q4|auto] [--json]
   Keeps the first --rows pixel rows of the (32x32, quantised) image and samples the rest.
   Several temperatures give one row of samples each; sample j of every row draws from the same
   seed (mixed from S and j), as in the app: the same settings and seed give the app's samples.
@@ -53,6 +55,10 @@ export async function completeCommand(argv: string[], io: CliIO): Promise<number
   const settings = plan.samples;
   const prompt = plan.prompt;
 
+  // Check where the grid goes before loading the model and sampling, not after.
+  const outPath = outArg ? resolvePath(ctx, outArg) : null;
+  if (outPath) await checkOutFile(outPath, outArg!);
+
   const { engine } = await openEngine(ctx, dir, args);
   try {
     const tty = !ctx.json && !!io.stderr.isTTY;
@@ -64,9 +70,7 @@ export async function completeCommand(argv: string[], io: CliIO): Promise<number
     const result = await engine.generate({ prompt, samples: settings, maxNewTokens: plan.maxNewTokens }, { onStep });
     if (tty) io.stderr.write('\n');
 
-    let outPath: string | null = null;
-    if (outArg) {
-      outPath = resolvePath(ctx, outArg);
+    if (outPath) {
       await writeFile(outPath, encodeRgbPng(completionGrid(imageTokens, promptLength, result.tokens, plan.rows, clusters)));
     }
 
@@ -91,4 +95,14 @@ export async function completeCommand(argv: string[], io: CliIO): Promise<number
   } finally {
     await engine.dispose();
   }
+}
+
+/** --out must name a file in an existing folder. */
+async function checkOutFile(path: string, shownAs: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (st?.isDirectory()) throw new InputError(shownAs, 'is a folder; --out takes the path of the PNG file to write');
+  const folder = dirname(path);
+  const parent = await stat(folder).catch(() => undefined);
+  if (!parent) throw new InputError(shownAs, `cannot be written: the folder ${folder} does not exist (create it first)`);
+  if (!parent.isDirectory()) throw new InputError(shownAs, `cannot be written: ${folder} is a file, not a folder`);
 }

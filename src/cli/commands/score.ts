@@ -6,7 +6,7 @@ import { parseArgs, UsageError, type OptionSpecs } from '../args.ts';
 import { BACKEND_OPTIONS, makeCtx, openEngine, readInputFile, resolveModelDir, resolvePath, round, writeJson, type CliIO } from './common.ts';
 import { parseManifest, type BundleManifest } from '../../bundle/index.ts';
 
-export const SCORE_USAGE = `usage: igpt score [--model DIR] IMAGE... [--backend wasm|webgpu] [--dtype fp32|fp16|auto] [--json]
+export const SCORE_USAGE = `usage: igpt score [--model DIR] IMAGE... [--backend wasm|webgpu] [--dtype fp32|fp16|q4|auto] [--json]
   Each image is resized to 32x32 and quantised to the model's palette; prints the mean negative
   log2-likelihood per token (bits/token) and per colour channel (bits/dim = bits/token / 3).`;
 
