@@ -162,7 +162,8 @@ export async function loadBundle(source: BundleSource, read: ManifestRead, varia
       data = new Uint8Array(await blob.arrayBuffer());
       await verify(data, entry, `${label}/${entry.path}`);
     } else {
-      const url = new URL(entry.path, source.url).href;
+      // A folder URL may be relative to the page ("/models/default/").
+      const url = new URL(entry.path, new URL(source.url, (globalThis as { location?: Location }).location?.href)).href;
       data = await opts.store?.file(url, entry);
       if (!data) {
         data = await download(url, entry, opts.signal, report);
