@@ -45,13 +45,18 @@ export async function generate(): Promise<void> {
   });
   const abort = new AbortController();
   current = { runId, abort };
+  let lastPrefillUpdate = 0;
   let result: GenerateResult;
   try {
     result = await engine().generate({ prompt: plan.prompt, samples: plan.samples, maxNewTokens: plan.maxNewTokens }, {
       signal: abort.signal,
       onStep: (e) => painter.push(runId, e),
       onPrefill: (p) => {
-        if (useStore.getState().run.id === runId) useStore.getState().setRun({ prefill: { done: p.done, total: p.total }, elapsedMs: p.elapsedMs });
+        // At most a few updates a second (the clock ticks by itself in between).
+        const now = performance.now();
+        if (useStore.getState().run.id !== runId || (now - lastPrefillUpdate < 200 && p.done < p.total)) return;
+        lastPrefillUpdate = now;
+        useStore.getState().setRun({ prefill: { done: p.done, total: p.total }, elapsedMs: p.elapsedMs });
       },
     });
   } catch (e) {

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { canGenerate, exportGrid, generate, recordingSupported, stop } from '../actions/index.ts';
 import { ENTROPY_SCALE_BITS, painter, type PixelInfo } from '../painter.ts';
 import { heatColor } from '../palette';
@@ -59,34 +59,37 @@ export function RecordControls() {
   );
 }
 
-/** A clock that ticks while `on`, so elapsed time moves even before the first pixel arrives. */
-function useTicking(on: boolean): number {
-  const [now, setNow] = useState(() => performance.now());
-  useEffect(() => {
-    if (!on) return;
-    const id = setInterval(() => setNow(performance.now()), 100);
-    return () => clearInterval(id);
-  }, [on]);
-  return now;
-}
-
 /** Progress of the run: reading the prompt, then pixels; it stays after the run ends. */
 export function RunStats({ large = false }: { large?: boolean }) {
   const run = useStore((s) => s.run);
+  const clock = useRef<HTMLSpanElement | null>(null);
   const running = run.phase === 'running';
-  const now = useTicking(running);
+  // While running, the elapsed time ticks even between updates (before the first pixel too); the
+  // clock is written straight into the DOM, not through a React render.
+  useEffect(() => {
+    if (!running) return;
+    const tick = () => {
+      const r = useStore.getState().run;
+      if (clock.current) clock.current.textContent = `${(Math.max(r.elapsedMs, performance.now() - r.startedAt) / 1000).toFixed(1)} s`;
+    };
+    const id = setInterval(tick, 100);
+    return () => clearInterval(id);
+  }, [running]);
   if (run.phase === 'idle') return <div className="run-stats muted">Press Generate to complete the image.</div>;
-  const seconds = ((running ? Math.max(run.elapsedMs, now - run.startedAt) : run.elapsedMs) / 1000).toFixed(1);
+  const seconds = `${((running ? Math.max(run.elapsedMs, performance.now() - run.startedAt) : run.elapsedMs) / 1000).toFixed(1)} s`;
   const reading = running && run.paintedTokens === 0;
   const frac = reading ? (run.prefill ? (0.1 * run.prefill.done) / run.prefill.total : 0) : run.totalTokens > 0 ? run.paintedTokens / run.totalTokens : 1;
   const ended = { done: 'Done', stopped: 'Stopped', error: 'Failed', running: '', idle: '' }[run.phase];
   const text = reading
-    ? `Reading the prompt${run.prefill ? ` · ${run.prefill.done}/${run.prefill.total} tokens` : ''} · ${seconds} s`
-    : `${ended ? `${ended} · ` : ''}${run.paintedTokens}/${run.totalTokens} pixels · ${run.tokensPerSecond.toFixed(1)} tokens/s per sample · ${seconds} s`;
+    ? `Reading the prompt${run.prefill ? ` · ${run.prefill.done}/${run.prefill.total} tokens` : ''} · `
+    : `${ended ? `${ended} · ` : ''}${run.paintedTokens}/${run.totalTokens} pixels · ${run.tokensPerSecond.toFixed(1)} tokens/s per sample · `;
   return (
     <div className={`run-stats ${large ? 'large' : ''}`} data-phase={run.phase}>
       <progress aria-label="Generation progress" max={1} value={frac} />
-      <span>{text}</span>
+      <span>
+        {text}
+        <span ref={clock}>{seconds}</span>
+      </span>
     </div>
   );
 }
