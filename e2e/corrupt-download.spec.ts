@@ -78,5 +78,6 @@ test('a model.onnx with the right size but wrong bytes fails with the sha256 mes
   expect(keys.some((k) => k.startsWith(`${url}model.onnx?`))).toBe(true);
   expect(keys).toContain(`${url}igpt.json`);
   await expect(cachedEntry).toHaveCount(1);
-  await expect(cachedEntry).toHaveText(NAME);
+  // The list names the model and says where it came from.
+  await expect(cachedEntry).toHaveText(`${NAME} ${url}`);
 });
