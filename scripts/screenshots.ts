@@ -73,6 +73,15 @@ await run(stage);
 await stage.screenshot({ path: join(OUT, 'presentation.png') });
 await stage.close();
 
+// 5b. The same on a 1280x720 projector.
+const small = await browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 });
+await small.goto(url({ rows: '16', n: '4', seed: '3', t: '0.9' }));
+await ready(small);
+await small.keyboard.press('p');
+await run(small);
+await small.screenshot({ path: join(OUT, 'presentation-1280.png') });
+await small.close();
+
 // 6. wasm fallback notice.
 await page.goto(url({ rows: '28', n: '2' }, 'backend=wasm'));
 await page.reload();
