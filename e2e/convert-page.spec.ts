@@ -124,14 +124,21 @@ async function convertRepo(page: Page, repo: string, scale: string, precision: s
   await page.getByRole('button', { name: 'Download and convert' }).click();
 }
 
+/** A fresh load of the app with the small fixture bundle in use and the local hub as endpoint. */
+async function openWithTinyModel(): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(`/?backend=wasm&hub=${encodeURIComponent(server.url)}#model=/e2e/bundles/tiny/`);
+  await waitReady(page);
+  await expect(modelName(page)).toHaveText('imagegpt-tiny-a');
+}
+
 async function generateSmall(page: Page): Promise<void> {
   await setSmallRun(page, 31, 1);
   await generateAndWait(page);
 }
 
 test('a pytorch_model.bin from the hub is converted in the page, equals igpt export, generates, and opens offline', async () => {
-  await page.goto(`/?backend=wasm&hub=${encodeURIComponent(server.url)}#model=/e2e/bundles/tiny/`);
-  await waitReady(page);
+  await openWithTinyModel();
   await convertRepo(page, 'test/fixture-pt', 'transformers', 'fp32');
   await expect(modelName(page)).toHaveText('fixture-pt', { timeout: 120_000 });
   await waitReady(page);
@@ -148,8 +155,7 @@ test('a pytorch_model.bin from the hub is converted in the page, equals igpt exp
 });
 
 test('a connection dropped half-way resumes with a Range request; the safetensors bundle equals igpt export, and opens with the hub gone', async () => {
-  await page.goto(`/?backend=wasm&hub=${encodeURIComponent(server.url)}#model=/e2e/bundles/tiny/`);
-  await waitReady(page);
+  await openWithTinyModel();
   const size = (await readFile(join(repos['test/random-st'], 'model.safetensors'))).length;
   const half = Math.floor(size / 2);
   server.requests.length = 0;
@@ -185,8 +191,7 @@ test('a connection dropped half-way resumes with a Range request; the safetensor
 });
 
 test('a truncated checkpoint and a wrong sha256 give clear messages, leave no bundle, and keep the current model working', async () => {
-  await page.goto(`/?backend=wasm&hub=${encodeURIComponent(server.url)}#model=/e2e/bundles/tiny/`);
-  await waitReady(page);
+  await openWithTinyModel();
   await expect(modelName(page)).toHaveText('imagegpt-tiny-a');
   const before = Object.keys(await opfsBundles(page)).sort();
 
