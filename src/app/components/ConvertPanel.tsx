@@ -84,7 +84,7 @@ export function ConvertPanel() {
           >
             {pr.label}{' '}
             <span className="muted">
-              {(pr.params / 1e6).toFixed(0)} M parameters, ≈{formatBytes(pr.params * 4)} fp32
+              {pr.params >= 1e9 ? `${(pr.params / 1e9).toFixed(2)} B` : `${(pr.params / 1e6).toFixed(0)} M`} parameters, ≈{formatBytes(pr.params * 4)} fp32
             </span>
           </button>
         ))}
