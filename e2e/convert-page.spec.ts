@@ -120,7 +120,7 @@ async function convertRepo(page: Page, repo: string, scale: string, precision: s
   await page.getByLabel('Attention scale').selectOption(scale);
   await page.getByLabel('Precision').selectOption(precision);
   // The sizes are shown before anything is downloaded.
-  await expect(page.getByText(/^Download [\d.]+ (KB|MB) · converted/)).toBeVisible();
+  await expect(page.getByText(/^Download [\d.]+ (KB|MB)( \([\d.]+ KB already here\))? · converted/)).toBeVisible();
   await page.getByRole('button', { name: 'Download and convert' }).click();
 }
 
@@ -154,22 +154,42 @@ test('a pytorch_model.bin from the hub is converted in the page, equals igpt exp
   await generateSmall(page);
 });
 
-test('a connection dropped half-way resumes with a Range request; the safetensors bundle equals igpt export, and opens with the hub gone', async () => {
+test('dropped connections resume with Range requests, also after a reload; the safetensors bundle equals igpt export, and opens with the hub gone', async () => {
   await openWithTinyModel();
   const size = (await readFile(join(repos['test/random-st'], 'model.safetensors'))).length;
-  const half = Math.floor(size / 2);
+  const STEP = 100_000;
+  const cdnGets = () => server.requests.filter((r) => r.method === 'GET' && r.path === '/cdn/test/random-st/main/model.safetensors');
+  const rangeStart = (r: { range?: string }) => Number(/^bytes=(\d+)-$/.exec(r.range ?? '')?.[1] ?? NaN);
   server.requests.length = 0;
-  server.cutAfter('model.safetensors', half);
+  // Every connection drops after 100 kB, more often than the page retries: the download stops with
+  // a message, keeping what it has.
+  server.cutAfter('model.safetensors', STEP, 5);
+  await convertRepo(page, 'test/random-st', 'exact', 'q4');
+  await expect(modelRegion(page).getByRole('alert')).toContainText(/model\.safetensors: the connection dropped 5 times; what was downloaded is kept/, { timeout: 60_000 });
+  const first = cdnGets();
+  expect(first).toHaveLength(5);
+  expect(first[0].range).toBeUndefined();
+  // Each retry asked for the rest only, from where the previous one stopped.
+  for (let i = 1; i < 5; i++) {
+    expect(first[i].status).toBe(206);
+    expect(rangeStart(first[i])).toBe(i * STEP);
+  }
+  await expect(modelName(page)).toHaveText('imagegpt-tiny-a');
+
+  // After a reload the sizes say what is already here, and the download resumes at that byte.
+  await openWithTinyModel();
+  server.requests.length = 0;
+  await openConvert(page);
+  await page.getByLabel('Hugging Face repo').fill('test/random-st');
+  await expect(page.getByText(/\([\d.]+ KB already here\)/)).toBeVisible();
   await convertRepo(page, 'test/random-st', 'exact', 'q4');
   await expect(modelName(page)).toHaveText('random-st', { timeout: 120_000 });
   await waitReady(page);
-  const gets = server.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/model.safetensors') && r.path.startsWith('/cdn/'));
-  // The first GET was cut after `half` bytes; the next asked for the rest only.
-  expect(gets.length).toBeGreaterThanOrEqual(2);
-  expect(gets[0].range).toBeUndefined();
-  const resumed = gets.slice(1).find((r) => r.range !== undefined);
-  expect(resumed?.status).toBe(206);
-  expect(Number(/^bytes=(\d+)-$/.exec(resumed!.range!)![1])).toBeGreaterThan(0);
+  const second = cdnGets();
+  expect(second).toHaveLength(1);
+  expect(second[0].status).toBe(206);
+  expect(rangeStart(second[0])).toBe(5 * STEP);
+  expect(5 * STEP).toBeLessThan(size);
   const bundles = await opfsBundles(page);
   const id = Object.keys(bundles).find((k) => k.includes('random-st') && k.includes('q4'))!;
   expectSameBundle(bundles[id], cliBundles.get('st')!);

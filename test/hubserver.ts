@@ -41,8 +41,8 @@ export interface HubServer {
   /** e.g. http://127.0.0.1:43123 */
   url: string;
   requests: RecordedRequest[];
-  /** The next GET body of `file` (any repo) stops after `bytes` bytes and the socket is destroyed. */
-  cutAfter(file: string, bytes: number): void;
+  /** The next GET body of `file` (any repo) stops after `bytes` bytes and the socket is destroyed; `times` GETs in a row when given. */
+  cutAfter(file: string, bytes: number, times?: number): void;
   /** HEAD Content-Length and x-linked-size of `file` claim `size` (GET sends the real bytes). */
   lieSize(file: string, size: number): void;
   /** x-linked-etag and the API's lfs.sha256 of `file` claim `sha256`. */
@@ -54,7 +54,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const revisions = options.revisions ?? ['main'];
   const threshold = options.redirectThreshold ?? 100_000;
   const requests: RecordedRequest[] = [];
-  const cuts = new Map<string, number>();
+  const cuts = new Map<string, { bytes: number; times: number }>();
   const lies = new Map<string, number>();
   const hashes = new Map<string, string>();
   const shaLies = new Map<string, string>();
@@ -149,8 +149,8 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     res.writeHead(status, { ...headers, 'Content-Length': String(body.length) });
     const cut = cuts.get(f.name);
     if (cut !== undefined) {
-      cuts.delete(f.name);
-      res.write(body.subarray(0, Math.min(cut, body.length)), () => {
+      if (--cut.times <= 0) cuts.delete(f.name);
+      res.write(body.subarray(0, Math.min(cut.bytes, body.length)), () => {
         setTimeout(() => res.socket?.destroy(), 20);
       });
       return;
@@ -231,7 +231,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    cutAfter: (file, bytes) => void cuts.set(file, bytes),
+    cutAfter: (file, bytes, times = 1) => void cuts.set(file, { bytes, times }),
     lieSize: (file, size) => void lies.set(file, size),
     lieSha256: (file, sha) => void shaLies.set(file, sha),
     close: () =>
