@@ -231,3 +231,30 @@ test('a truncated checkpoint and a wrong sha256 give clear messages, leave no bu
   await expect(modelName(page)).toHaveText('imagegpt-tiny-a');
   await generateSmall(page);
 });
+
+test('"Convert files…" converts picked Hugging Face files the same way, and the model opens', async () => {
+  await openWithTinyModel();
+  await openConvert(page);
+  await page.getByLabel('Attention scale').selectOption('transformers');
+  await page.getByLabel('Precision').selectOption('fp32');
+  const dir = repos['test/fixture-pt'];
+  await page.getByLabel('Checkpoint files to convert').setInputFiles(['config.json', 'preprocessor_config.json', 'pytorch_model.bin'].map((f) => join(dir, f)));
+  await expect(modelName(page)).toHaveText('local files', { timeout: 120_000 });
+  await waitReady(page);
+  const bundles = await opfsBundles(page);
+  const id = Object.keys(bundles).find((k) => k.startsWith('local_files'))!;
+  const cli = cliBundles.get('pt')!;
+  // The same graph as igpt export's of the same files; igpt.json differs only in name and source.
+  expect(Buffer.from(bundles[id]['model.onnx']).equals(cli.get('model.onnx')!)).toBe(true);
+  const mine = JSON.parse(Buffer.from(bundles[id]['igpt.json']).toString('utf8'));
+  const theirs = JSON.parse(cli.get('igpt.json')!.toString('utf8'));
+  expect(mine.provenance.source).toBe('local files');
+  for (const m of [mine, theirs]) {
+    delete m.name;
+    delete m.provenance.source;
+    delete m.provenance.revision;
+    delete m.provenance.createdAt;
+  }
+  expect(mine).toEqual(theirs);
+  await expect(page.getByRole('list', { name: 'Converted models' }).getByRole('listitem')).toHaveCount(3);
+});
