@@ -193,7 +193,6 @@ test('dropped connections resume with Range requests, also after a reload; the s
   const bundles = await opfsBundles(page);
   const id = Object.keys(bundles).find((k) => k.includes('random-st') && k.includes('q4'))!;
   expectSameBundle(bundles[id], cliBundles.get('st')!);
-  await generateSmall(page);
 
   // The hub is gone: a reload opens the converted model from OPFS and generates.
   await server.close();

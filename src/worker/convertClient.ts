@@ -16,13 +16,26 @@ export class ConvertClient {
     return this.client.call('plan', arg, { signal });
   }
 
+  /**
+   * Converts; cancelling stops the worker at once (a download or a write in progress ends with it:
+   * the partial download stays for a resume, the unfinished bundle folder is removed from the list).
+   */
   async convert(req: ConvertRequest, onEvent: (e: ConvertEvent) => void, signal?: AbortSignal): Promise<ConvertedModel> {
+    const call = this.client.call('convert', req, { onEvent });
+    if (!signal) return call;
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        this.stop();
+        reject(new DOMException('The conversion was cancelled', 'AbortError'));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      return await this.client.call('convert', req, { onEvent, signal });
-    } catch (e) {
-      // Cancelling stops the worker at once (a download or a sync write in progress ends with it).
-      if (signal?.aborted) this.stop();
-      throw e;
+      return await Promise.race([call, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
