@@ -13,6 +13,7 @@
  */
 import { copyFile, mkdir, readdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { FIXTURE_DIR } from '../test/fixture';
 import { startHubServer, type HubServer } from '../test/hubserver';
@@ -40,7 +41,7 @@ async function exportWithCli(repo: string, args: string[]): Promise<Map<string, 
 let page: Page;
 
 test.beforeAll(async ({ browser }, testInfo) => {
-  page = await browser.newPage({ baseURL: testInfo.project.use.baseURL });
+  page = await (await browser.newContext({ baseURL: testInfo.project.use.baseURL })).newPage();
   tmp = testInfo.outputPath('convert');
   const pt = join(tmp, 'repos', 'fixture-pt');
   await mkdir(pt, { recursive: true });
@@ -61,7 +62,7 @@ test.beforeAll(async ({ browser }, testInfo) => {
 });
 
 test.afterAll(async () => {
-  await page?.close();
+  await page?.context().close();
   await server?.close().catch(() => undefined);
 });
 
@@ -256,4 +257,7 @@ test('"Convert files…" converts picked Hugging Face files the same way, and th
   }
   expect(mine).toEqual(theirs);
   await expect(page.getByRole('list', { name: 'Converted models' }).getByRole('listitem')).toHaveCount(3);
+  // The open conversion panel has no serious or critical accessibility problems.
+  const { violations } = await new AxeBuilder({ page }).include('.model-convert').analyze();
+  expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`)).toEqual([]);
 });
