@@ -7,10 +7,13 @@
  * missing repos/files/revisions answer 404 with `X-Error-Code` RepoNotFound/EntryNotFound/RevisionNotFound;
  * gated repos answer 401 (no token) or 403 (wrong token) with `X-Error-Code: GatedRepo`.
  * Byte ranges (`Range: bytes=a-` / `bytes=a-b`) answer 206 with Content-Range, or 416.
- * Test hooks: cut the connection after N body bytes (once), lie about a file's size.
+ * `GET /api/models/{owner}/{name}/revision/{rev}` lists the repo's files as the hub does
+ * (`siblings` with `rfilename`, `size`, and `lfs: { sha256, size }` for files over the threshold).
+ * Every answer allows any origin (CORS), so a page on another port can download from it.
+ * Test hooks: cut the connection after N body bytes (once), lie about a file's size or sha256.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -38,10 +41,12 @@ export interface HubServer {
   /** e.g. http://127.0.0.1:43123 */
   url: string;
   requests: RecordedRequest[];
-  /** The next GET body of `file` (any repo) stops after `bytes` bytes and the socket is destroyed. */
-  cutAfter(file: string, bytes: number): void;
+  /** The next GET body of `file` (any repo) stops after `bytes` bytes and the socket is destroyed; `times` GETs in a row when given. */
+  cutAfter(file: string, bytes: number, times?: number): void;
   /** HEAD Content-Length and x-linked-size of `file` claim `size` (GET sends the real bytes). */
   lieSize(file: string, size: number): void;
+  /** x-linked-etag and the API's lfs.sha256 of `file` claim `sha256`. */
+  lieSha256(file: string, sha256: string): void;
   close(): Promise<void>;
 }
 
@@ -49,9 +54,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const revisions = options.revisions ?? ['main'];
   const threshold = options.redirectThreshold ?? 100_000;
   const requests: RecordedRequest[] = [];
-  const cuts = new Map<string, number>();
+  const cuts = new Map<string, { bytes: number; times: number }>();
   const lies = new Map<string, number>();
   const hashes = new Map<string, string>();
+  const shaLies = new Map<string, string>();
 
   const sha256 = (path: string) => {
     let h = hashes.get(path);
@@ -60,6 +66,14 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       hashes.set(path, h);
     }
     return h;
+  };
+  /** The sha256 the hub claims for a repo file (a lie when the test set one). */
+  const claimedSha = (path: string, name: string) => shaLies.get(name) ?? sha256(path);
+
+  const cors: Record<string, string> = {
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges, ETag, x-linked-size, x-linked-etag, X-Error-Code',
+    'Cross-Origin-Resource-Policy': 'cross-origin',
   };
 
   const send = (req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string> = {}, body = '') => {
@@ -135,8 +149,8 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     res.writeHead(status, { ...headers, 'Content-Length': String(body.length) });
     const cut = cuts.get(f.name);
     if (cut !== undefined) {
-      cuts.delete(f.name);
-      res.write(body.subarray(0, Math.min(cut, body.length)), () => {
+      if (--cut.times <= 0) cuts.delete(f.name);
+      res.write(body.subarray(0, Math.min(cut.bytes, body.length)), () => {
         setTimeout(() => res.socket?.destroy(), 20);
       });
       return;
@@ -152,10 +166,29 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const origWriteHead = res.writeHead.bind(res);
     res.writeHead = ((status: number, ...rest: unknown[]) => {
       record(status);
+      for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
       return (origWriteHead as (...a: unknown[]) => ServerResponse)(status, ...rest);
     }) as typeof res.writeHead;
 
+    if (req.method === 'OPTIONS') {
+      return send(req, res, 204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Range, Authorization', 'Access-Control-Max-Age': '600' });
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, 405);
+    // /api/models/{owner}/{name}/revision/{rev}
+    if (parts.length === 7 && parts[1] === 'api' && parts[2] === 'models' && parts[5] === 'revision') {
+      const repo = `${parts[3]}/${parts[4]}`;
+      const folder = options.repos[repo];
+      if (!folder) return send(req, res, 404, { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'application/json' }, '{"error":"Repository not found"}');
+      if (!revisions.includes(parts[6])) return send(req, res, 404, { 'X-Error-Code': 'RevisionNotFound', 'Content-Type': 'application/json' }, '{"error":"Invalid rev id"}');
+      const siblings = readdirSync(folder, { withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => {
+          const path = join(folder, e.name);
+          const size = lies.get(e.name) ?? statSync(path).size;
+          return { rfilename: e.name, size, ...(statSync(path).size > threshold ? { lfs: { sha256: claimedSha(path, e.name), size, pointerSize: 134 } } : {}) };
+        });
+      return send(req, res, 200, { 'Content-Type': 'application/json' }, JSON.stringify({ id: repo, modelId: repo, sha: '0'.repeat(40), siblings }));
+    }
     // /{owner}/{name}/resolve/{rev}/{file...}
     if (parts.length >= 6 && parts[3] === 'resolve') {
       const repo = `${parts[1]}/${parts[2]}`;
@@ -166,7 +199,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       if (f.size > threshold) {
         const claimed = lies.get(f.name) ?? f.size;
         const location = `/cdn/${parts[1]}/${parts[2]}/${encodeURIComponent(rev)}/${parts.slice(5).map(encodeURIComponent).join('/')}`;
-        return send(req, res, 302, { Location: location, 'x-linked-size': String(claimed), 'x-linked-etag': `"${sha256(f.path)}"` });
+        return send(req, res, 302, { Location: location, 'x-linked-size': String(claimed), 'x-linked-etag': `"${claimedSha(f.path, f.name)}"` });
       }
       return serveBytes(req, res, f, {});
     }
@@ -198,8 +231,9 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    cutAfter: (file, bytes) => void cuts.set(file, bytes),
+    cutAfter: (file, bytes, times = 1) => void cuts.set(file, { bytes, times }),
     lieSize: (file, size) => void lies.set(file, size),
+    lieSha256: (file, sha) => void shaLies.set(file, sha),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

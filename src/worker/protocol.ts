@@ -4,6 +4,8 @@
  * 1024-step run costs tens of messages per second, not one per token), and errors as plain objects.
  */
 import type { BundleManifest, BundleSource, LoadProgress, WeightDType } from '../bundle/index.ts';
+import type { ConvertEvent, ConvertRequest, HubPlan } from '../convert/web/convertToOpfs.ts';
+import type { ConvertedModel } from '../convert/web/opfs.ts';
 import { TOP_CANDIDATES, type Backend, type EngineInfo, type GenerateRequest, type GenerateResult, type PrefillProgress, type ScoreResult, type StepEvent } from '../engine/types.ts';
 
 /** How the bundle's files were obtained. */
@@ -41,6 +43,13 @@ export interface DeviceLostNotice {
   type: 'device-lost';
   message: string;
 }
+
+/** The convert worker's API: checkpoints to bundles in the browser's storage (src/convert/web). */
+export type ConvertApi = {
+  /** A hub repo's checkpoint files and sizes, before anything is downloaded. */
+  plan: { arg: { endpoint: string; repo: string; revision: string }; result: HubPlan };
+  convert: { arg: ConvertRequest; result: ConvertedModel; event: ConvertEvent };
+};
 
 /** The image worker's API: an uploaded file to the model's tokens. */
 export type ImageApi = {

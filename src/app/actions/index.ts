@@ -7,6 +7,7 @@ import { useStore } from '../store.ts';
 import { painter } from '../painter.ts';
 import { runGridPng } from './exportGrid.ts';
 import { engine, loadDefaultModel, loadModelFromUrl } from './model.ts';
+import { CONVERTED_PREFIX, openConvertedModel } from './convert.ts';
 import { watchPalette } from './prompt.ts';
 import { watchRecording } from './record.ts';
 import { watchRuns } from './runs.ts';
@@ -41,6 +42,9 @@ export async function start(): Promise<void> {
     if (s.speed !== prev.speed) painter.speed = s.speed;
     if (s.view !== prev.view) painter.setView(s.view);
   });
-  if (model && (await loadModelFromUrl(model))) return;
+  // A model converted in this browser (#model=converted:<id>) opens from OPFS, offline.
+  if (model?.startsWith(CONVERTED_PREFIX)) {
+    if (await openConvertedModel(model.slice(CONVERTED_PREFIX.length))) return;
+  } else if (model && (await loadModelFromUrl(model))) return;
   await loadDefaultModel();
 }

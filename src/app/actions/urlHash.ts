@@ -10,7 +10,7 @@ export function currentHash(): string {
   return encodeHash({
     settings: st.settings,
     prompt: st.prompt.tokens ?? undefined,
-    model: modelUrl && /^https?:/.test(modelUrl) && modelUrl !== defaultUrl ? modelUrl : undefined,
+    model: modelUrl && (/^https?:/.test(modelUrl) || modelUrl.startsWith('converted:')) && modelUrl !== defaultUrl ? modelUrl : undefined,
   });
 }
 

@@ -3,6 +3,7 @@ import { deleteCachedBundle, listCachedBundles, type CachedBundle } from '../../
 import { loadModelFromFiles, loadModelFromUrl, wasmNotice } from '../actions/index.ts';
 import { formatBytes, fromDataTransfer, fromFileList, pickedLabel, type PickedFile } from '../files';
 import { useStore } from '../store';
+import { ConvertPanel } from './ConvertPanel.tsx';
 
 function useCachedBundles(): [CachedBundle[], () => void] {
   const [list, setList] = useState<CachedBundle[]>([]);
@@ -54,7 +55,9 @@ export function ModelPanel() {
           </dd>
           <dt>Storage</dt>
           <dd className="muted">
-            {info.cache === 'hit'
+            {info.sourceLabel.startsWith('converted:')
+              ? 'converted, kept in this browser'
+              : info.cache === 'hit'
               ? 'from the browser cache'
               : info.cache === 'stored'
                 ? 'downloaded and cached'
@@ -83,6 +86,10 @@ export function ModelPanel() {
       )}
       {model.error && !loading && <p className="error-text">{model.error}</p>}
 
+      <details className="model-convert">
+        <summary>Real iGPT: download and convert</summary>
+        <ConvertPanel />
+      </details>
       <details className="model-load">
         <summary>Load another model</summary>
         <form
