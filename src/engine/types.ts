@@ -83,7 +83,7 @@ export interface EngineOptions {
   backend?: Backend | 'auto';
   dtype?: WeightDType | 'auto';
   onProgress?: (p: LoadProgress) => void;
-  /** onnxruntime wasm threads (default: 1, or half the cores when the page is cross-origin isolated). */
+  /** onnxruntime wasm threads (default: 1, or every core, at most 8, when the page is cross-origin isolated). */
   wasmThreads?: number;
   /**
    * wasm: 'cpu' (default) runs the CPU form of the graph (src/engine/cpuGraph.ts: the KV cache
