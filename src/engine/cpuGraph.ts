@@ -275,6 +275,8 @@ export function cpuDecoderGraph(model: Uint8Array, manifest: BundleManifest): Ui
   c('cpu.zero', [0]);
   c('cpu.one', [1]);
   c('cpu.two', [2]);
+  c('cpu.shape_h_n_d', [H, -1, D]);
+  c('cpu.H', [H]);
   extraInit.push(floatScalarInitializer('cpu.neg_inf', -Infinity));
   extraInit.push(floatScalarInitializer('cpu.fzero', 0));
   // S = input_ids.shape[1]; P = prefix_key.0.shape[2]; G = past_key.0.shape[2]
@@ -285,6 +287,14 @@ export function cpuDecoderGraph(model: Uint8Array, manifest: BundleManifest): Ui
   shared.push(node('Shape', [cpu.pastKey[0]], ['cpu.past_shape'], 'cpu.past_shape'));
   shared.push(node('Gather', ['cpu.past_shape', 'cpu.two'], ['cpu.G'], 'cpu.G', [{ name: 'axis', int: 0 }]));
   shared.push(node('Concat', ['cpu.P', 'cpu.G', 'cpu.S'], ['cpu.split_sizes'], 'cpu.split_sizes', [{ name: 'axis', int: 0 }]));
+  // Head-major shapes for the shared prompt's products: [H, B*S, P] -> [H, B, S, P] and [H, B*S, D] -> [H, B, S, D].
+  // Explicit sizes (P may be 0: no shared prompt), read with allowzero.
+  shared.push(node('Gather', ['cpu.ids_shape', 'cpu.zero'], ['cpu.B'], 'cpu.B', [{ name: 'axis', int: 0 }]));
+  shared.push(node('Mul', ['cpu.B', 'cpu.S'], ['cpu.BS'], 'cpu.BS'));
+  shared.push(node('Concat', ['cpu.H', 'cpu.B', 'cpu.S', 'cpu.P'], ['cpu.shape_h_b_s_p'], 'cpu.shape_h_b_s_p', [{ name: 'axis', int: 0 }]));
+  shared.push(node('Concat', ['cpu.H', 'cpu.BS', 'cpu.P'], ['cpu.shape_h_n_p'], 'cpu.shape_h_n_p', [{ name: 'axis', int: 0 }]));
+  extraInit.push(int64Initializer('cpu.D', [D]));
+  shared.push(node('Concat', ['cpu.H', 'cpu.B', 'cpu.S', 'cpu.D'], ['cpu.shape_h_b_s_d'], 'cpu.shape_h_b_s_d', [{ name: 'axis', int: 0 }]));
   // causal [S, S]: -inf above the diagonal
   shared.push(node('Squeeze', ['cpu.S', 'cpu.zero'], ['cpu.S_scalar'], 'cpu.S_scalar'));
   extraInit.push(scalarInt64('cpu.zero_scalar', 0), scalarInt64('cpu.one_scalar', 1));
@@ -383,6 +393,8 @@ function attention(qkv: string, out: string, i: number, H: number, D: number, sc
   const p = `${name}.cpu`;
   const ms = 'com.microsoft';
   const perm = { name: 'perm', ints: [0, 2, 1, 3] };
+  const hperm = { name: 'perm', ints: [1, 0, 2, 3] };
+  const allowzero = { name: 'allowzero', int: 1 };
   const nodes: Writer[] = [
     node('Split', [qkv], [`${p}.q3`, `${p}.k3`, `${p}.v3`], `${p}.split_qkv`, [{ name: 'axis', int: 2 }]),
   ];
@@ -393,7 +405,15 @@ function attention(qkv: string, out: string, i: number, H: number, D: number, sc
     node('Transpose', [`${p}.q4`], [`${p}.q`], `${p}.transpose_q`, [perm]),
     node('Transpose', [`${p}.k4`], [cpu.newKey[i]], `${p}.transpose_k`, [perm]),
     node('Transpose', [`${p}.v4`], [cpu.newValue[i]], `${p}.transpose_v`, [perm]),
-    node('FusedMatMul', [`${p}.q`, cpu.prefixKey[i]], [`${p}.s_prefix`], `${p}.scores_prefix`, [{ name: 'alpha', float: scale }, { name: 'transB', int: 1 }], ms),
+    // The shared prompt: one product per head over all rows at once ([H, B*S, D] x [H, P, D]^T),
+    // not B*H products of one row each.
+    node('Transpose', [`${p}.q`], [`${p}.q_h`], `${p}.transpose_q_h`, [hperm]),
+    node('Reshape', [`${p}.q_h`, 'cpu.shape_h_n_d'], [`${p}.q_hn`], `${p}.reshape_q_hn`),
+    node('Squeeze', [cpu.prefixKey[i], 'cpu.zero'], [`${p}.k_prefix`], `${p}.squeeze_k_prefix`),
+    node('Squeeze', [cpu.prefixValue[i], 'cpu.zero'], [`${p}.v_prefix`], `${p}.squeeze_v_prefix`),
+    node('FusedMatMul', [`${p}.q_hn`, `${p}.k_prefix`], [`${p}.s_prefix_hn`], `${p}.scores_prefix`, [{ name: 'alpha', float: scale }, { name: 'transB', int: 1 }], ms),
+    node('Reshape', [`${p}.s_prefix_hn`, 'cpu.shape_h_b_s_p'], [`${p}.s_prefix_h`], `${p}.reshape_s_prefix`, [allowzero]),
+    node('Transpose', [`${p}.s_prefix_h`], [`${p}.s_prefix`], `${p}.transpose_s_prefix`, [hperm]),
     node('FusedMatMul', [`${p}.q`, cpu.pastKey[i]], [`${p}.s_past_raw`], `${p}.scores_past`, [{ name: 'alpha', float: scale }, { name: 'transB', int: 1 }], ms),
     node('Add', [`${p}.s_past_raw`, cpu.genMask], [`${p}.s_past`], `${p}.mask_past`),
     node('FusedMatMul', [`${p}.q`, cpu.newKey[i]], [`${p}.s_new_raw`], `${p}.scores_new`, [{ name: 'alpha', float: scale }, { name: 'transB', int: 1 }], ms),
@@ -401,7 +421,11 @@ function attention(qkv: string, out: string, i: number, H: number, D: number, sc
     node('Concat', [`${p}.s_prefix`, `${p}.s_past`, `${p}.s_new`], [`${p}.scores`], `${p}.concat_scores`, [{ name: 'axis', int: 3 }]),
     node('Softmax', [`${p}.scores`], [`${p}.probs`], `${p}.softmax`, [{ name: 'axis', int: -1 }]),
     node('Split', [`${p}.probs`, 'cpu.split_sizes'], [`${p}.p_prefix`, `${p}.p_past`, `${p}.p_new`], `${p}.split_probs`, [{ name: 'axis', int: 3 }]),
-    node('MatMul', [`${p}.p_prefix`, cpu.prefixValue[i]], [`${p}.o_prefix`], `${p}.out_prefix`),
+    node('Transpose', [`${p}.p_prefix`], [`${p}.p_prefix_h`], `${p}.transpose_p_prefix`, [hperm]),
+    node('Reshape', [`${p}.p_prefix_h`, 'cpu.shape_h_n_p'], [`${p}.p_prefix_hn`], `${p}.reshape_p_prefix`, [allowzero]),
+    node('MatMul', [`${p}.p_prefix_hn`, `${p}.v_prefix`], [`${p}.o_prefix_hn`], `${p}.out_prefix`),
+    node('Reshape', [`${p}.o_prefix_hn`, 'cpu.shape_h_b_s_d'], [`${p}.o_prefix_h`], `${p}.reshape_o_prefix`, [allowzero]),
+    node('Transpose', [`${p}.o_prefix_h`], [`${p}.o_prefix`], `${p}.transpose_o_prefix`, [hperm]),
     node('MatMul', [`${p}.p_past`, cpu.pastValue[i]], [`${p}.o_past`], `${p}.out_past`),
     node('MatMul', [`${p}.p_new`, cpu.newValue[i]], [`${p}.o_new`], `${p}.out_new`),
     node('Add', [`${p}.o_prefix`, `${p}.o_past`], [`${p}.o_pp`], `${p}.add_prefix_past`),
