@@ -16,7 +16,9 @@
  * - the S new tokens' own keys and values (causal among themselves), returned as `new_key.i` /
  *   `new_value.i` [B, H, S, D]: the only cache output, S positions, not L.
  * scores = [q K_prefix^T, q K_past^T + mask, q k_new^T + causal] * scale (FusedMatMul, transB),
- * one Softmax over their concatenation, then the three probability parts times their values.
+ * one Softmax over their concatenation, then the three probability parts times their values. The
+ * prompt's two products run head-major over all rows at once ([H, B*S, D] against [H, P, D]): one
+ * matrix product per head instead of one per row and head.
  * Every other node and every initializer is kept byte for byte.
  *
  * The graph's other inputs stay (input_ids, position_ids); seqlens_k and total_sequence_length
