@@ -19,6 +19,7 @@ import {
 import { InputError } from '../errors.ts';
 import { tokensPerSecond, validateSampleSettings } from './plan.ts';
 import { Rng } from './rng.ts';
+import { GEN_BLOCK, cpuDecoderGraph, cpuGraphIo, type CpuGraphIo } from './cpuGraph.ts';
 import { SamplerScratch, sampleBatch } from './sampler.ts';
 import {
   TOP_CANDIDATES,
@@ -121,6 +122,25 @@ export class Decoder {
   /** WebGPU: one GPU buffer per layer for K and V, [B, H, nPositions, headDim], updated in place. */
   private staticCache: { device: GPUDevice; buffers: GPUBuffer[]; tensors: ort.Tensor[] } | null = null;
 
+  /**
+   * The CPU graph (cpuGraph.ts): the shared prompt's keys/values, one row [H, P, D] per layer, and
+   * each row's generated ones [B, H, cap, D] (cap a multiple of GEN_BLOCK, the first `genLength`
+   * positions used). Only the new tokens' keys and values come out of a run.
+   */
+  private split: {
+    io: CpuGraphIo;
+    prefixK: Float32Array[];
+    prefixV: Float32Array[];
+    prefixLength: number;
+    /** New tokens extend the prefix while the decoder has one row and has not been expanded. */
+    prefixOpen: boolean;
+    genK: Float32Array[];
+    genV: Float32Array[];
+    genLength: number;
+    genCap: number;
+    mask: Float32Array;
+  } | null = null;
+
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly manifest: BundleManifest,
@@ -128,7 +148,25 @@ export class Decoder {
     private batchSize: number,
     readonly maxChunk = Infinity,
     private readonly useStaticCache = false,
-  ) {}
+    cpuGraph = false,
+  ) {
+    if (cpuGraph) {
+      const L = manifest.config.nLayer;
+      const empty = () => Array.from({ length: L }, () => new Float32Array(0));
+      this.split = {
+        io: cpuGraphIo(L),
+        prefixK: empty(),
+        prefixV: empty(),
+        prefixLength: 0,
+        prefixOpen: batchSize === 1,
+        genK: empty(),
+        genV: empty(),
+        genLength: 0,
+        genCap: 0,
+        mask: new Float32Array(0),
+      };
+    }
+  }
 
   private get bytesPerValue(): number {
     return this.cacheType === 'float16' ? 2 : 4;
@@ -161,6 +199,22 @@ export class Decoder {
   /** Copies the cache of a one-row decoder to `batch` rows (all samples share the prompt). */
   async expandBatch(batch: number): Promise<void> {
     if (this.batchSize !== 1) throw new Error('expandBatch: only a one-row decoder can be expanded');
+    const split = this.split;
+    if (split) {
+      // The prompt stays one shared row; generated positions (if any) are tiled to every row.
+      split.prefixOpen = false;
+      if (batch > 1 && split.genCap > 0) {
+        const tile = (a: Float32Array) => {
+          const t = new Float32Array(a.length * batch);
+          for (let b = 0; b < batch; b++) t.set(a, b * a.length);
+          return t;
+        };
+        split.genK = split.genK.map(tile);
+        split.genV = split.genV.map(tile);
+      }
+      this.batchSize = batch;
+      return;
+    }
     if (batch === 1 || (!this.past && !this.staticCache)) {
       this.batchSize = batch;
       return;
@@ -228,6 +282,7 @@ export class Decoder {
       }
     }
     const headDim = config.nEmbd / config.nHead;
+    if (this.split) return this.feedSplit(ids, positions, seqLen, total);
     const feeds: Record<string, ort.Tensor> = {
       [io.inputIds]: new ort.Tensor('int64', ids, [B, seqLen]),
       [io.positionIds]: new ort.Tensor('int64', positions, [B, seqLen]),
@@ -265,7 +320,118 @@ export class Decoder {
     return data;
   }
 
+  /** One run of the CPU graph: the cache goes in as prefix + generated parts; S new positions come out. */
+  private async feedSplit(ids: BigInt64Array, positions: BigInt64Array, S: number, total: number): Promise<Float32Array> {
+    const split = this.split!;
+    const { io, config } = this.manifest;
+    const B = this.batch;
+    const H = config.nHead;
+    const D = config.nEmbd / H;
+    const L = config.nLayer;
+    const feeds: Record<string, ort.Tensor> = {
+      [io.inputIds]: new ort.Tensor('int64', ids, [B, S]),
+      [io.positionIds]: new ort.Tensor('int64', positions, [B, S]),
+      [split.io.genMask]: new ort.Tensor('float32', split.mask, [split.genCap]),
+    };
+    for (let i = 0; i < L; i++) {
+      feeds[split.io.prefixKey[i]] = new ort.Tensor('float32', split.prefixK[i], [1, H, split.prefixLength, D]);
+      feeds[split.io.prefixValue[i]] = new ort.Tensor('float32', split.prefixV[i], [1, H, split.prefixLength, D]);
+      feeds[split.io.pastKey[i]] = new ort.Tensor('float32', split.genK[i], [B, H, split.genCap, D]);
+      feeds[split.io.pastValue[i]] = new ort.Tensor('float32', split.genV[i], [B, H, split.genCap, D]);
+    }
+    const out = await this.session.run(feeds);
+    const toPrefix = split.prefixOpen && B === 1;
+    if (!toPrefix && split.genLength + S > split.genCap) {
+      // Grow the generated part to the next multiple of GEN_BLOCK and move each row's positions.
+      const cap = Math.ceil((split.genLength + S) / GEN_BLOCK) * GEN_BLOCK;
+      const old = split.genCap;
+      const regrow = (a: Float32Array) => {
+        const t = new Float32Array(B * H * cap * D);
+        if (old > 0) for (let r = 0; r < B * H; r++) t.set(a.subarray(r * old * D, (r * old + split.genLength) * D), r * cap * D);
+        return t;
+      };
+      split.genK = split.genK.map(regrow);
+      split.genV = split.genV.map(regrow);
+      split.genCap = cap;
+      split.mask = new Float32Array(cap).fill(-Infinity);
+      split.mask.fill(0, 0, split.genLength);
+    }
+    for (let i = 0; i < L; i++) {
+      const nk = out[split.io.newKey[i]].data as Float32Array;
+      const nv = out[split.io.newValue[i]].data as Float32Array;
+      if (toPrefix) {
+        const P = split.prefixLength;
+        const grow = (a: Float32Array, n: Float32Array) => {
+          const t = new Float32Array(H * (P + S) * D);
+          for (let h = 0; h < H; h++) {
+            t.set(a.subarray(h * P * D, (h + 1) * P * D), h * (P + S) * D);
+            t.set(n.subarray(h * S * D, (h + 1) * S * D), (h * (P + S) + P) * D);
+          }
+          return t;
+        };
+        split.prefixK[i] = grow(split.prefixK[i], nk);
+        split.prefixV[i] = grow(split.prefixV[i], nv);
+      } else {
+        const cap = split.genCap;
+        const G = split.genLength;
+        for (let r = 0; r < B * H; r++) {
+          split.genK[i].set(nk.subarray(r * S * D, (r + 1) * S * D), (r * cap + G) * D);
+          split.genV[i].set(nv.subarray(r * S * D, (r + 1) * S * D), (r * cap + G) * D);
+        }
+      }
+    }
+    if (toPrefix) split.prefixLength += S;
+    else {
+      split.mask.fill(0, split.genLength, split.genLength + S);
+      split.genLength += S;
+    }
+    for (const name of Object.keys(out)) if (name !== io.logits) out[name].dispose();
+    this.length = total;
+    return out[io.logits].data as Float32Array;
+  }
+
+  /**
+   * The cache as keys and values [B, H, length, D] per layer, whatever form holds it (a float32
+   * cache on the CPU: wasm, both graphs). For tests that compare the two graphs.
+   */
+  readCache(): { keys: Float32Array[]; values: Float32Array[] } {
+    const { config } = this.manifest;
+    const B = this.batch;
+    const H = config.nHead;
+    const D = config.nEmbd / H;
+    const N = this.length;
+    const split = this.split;
+    if (split) {
+      const P = split.prefixLength;
+      const G = split.genLength;
+      const cap = split.genCap;
+      const join = (prefix: Float32Array, gen: Float32Array) => {
+        const t = new Float32Array(B * H * N * D);
+        for (let b = 0; b < B; b++) {
+          for (let h = 0; h < H; h++) {
+            const at = ((b * H + h) * N) * D;
+            t.set(prefix.subarray(h * P * D, (h + 1) * P * D), at);
+            const r = b * H + h;
+            if (G > 0) t.set(gen.subarray(r * cap * D, (r * cap + G) * D), at + P * D);
+          }
+        }
+        return t;
+      };
+      return { keys: split.prefixK.map((k, i) => join(k, split.genK[i])), values: split.prefixV.map((v, i) => join(v, split.genV[i])) };
+    }
+    if (this.staticCache || this.cacheType !== 'float32') throw new Error('readCache: only a float32 cache held on the CPU can be read');
+    const past = this.past ?? [];
+    const data = (i: number) => {
+      const t = past[i];
+      if (!t) return new Float32Array(0);
+      if (t.dims[2] !== N) throw new Error(`readCache: cache holds ${t.dims[2]} positions, expected ${N}`);
+      return (t.data as Float32Array).slice();
+    };
+    return { keys: past.length ? Array.from({ length: config.nLayer }, (_, i) => data(2 * i)) : [], values: past.length ? Array.from({ length: config.nLayer }, (_, i) => data(2 * i + 1)) : [] };
+  }
+
   dispose(): void {
+    this.split = null;
     if (this.past) for (const t of this.past) t.dispose();
     this.past = null;
     if (this.staticCache) for (const buffer of this.staticCache.buffers) buffer.destroy();
@@ -282,6 +448,8 @@ export class OrtEngine implements Engine {
     readonly session: ort.InferenceSession,
     /** WebGPU: keep the KV cache in fixed GPU buffers updated in place (else a growing cache). */
     readonly staticCache = true,
+    /** The session runs the CPU form of the graph (cpuGraph.ts): wasm, float32 cache. */
+    readonly cpuGraph = false,
   ) {}
 
   private get cacheType(): 'float32' | 'float16' {
@@ -291,7 +459,7 @@ export class OrtEngine implements Engine {
   /** A fresh decoder over this engine's session (run it inside `exclusive`). */
   decoder(batch: number): Decoder {
     const webgpu = this.info.backend === 'webgpu';
-    return new Decoder(this.session, this.info.manifest, this.cacheType, batch, webgpu ? WEBGPU_MAX_CHUNK : Infinity, webgpu && this.staticCache);
+    return new Decoder(this.session, this.info.manifest, this.cacheType, batch, webgpu ? WEBGPU_MAX_CHUNK : Infinity, webgpu && this.staticCache, this.cpuGraph);
   }
 
   /** Runs fn with exclusive use of the session. */
@@ -464,7 +632,16 @@ function configureWasm(threads?: number): void {
   ort.env.wasm.numThreads = threads ?? (g.crossOriginIsolated ? Math.min(MAX_WASM_THREADS, cores) : 1);
 }
 
-async function createSession(bundle: LoadedBundle, backend: Backend): Promise<ort.InferenceSession> {
+/**
+ * The graph a session runs: on wasm with a float32 cache (fp32, q4), the CPU form made from the
+ * bundle's graph (cpuGraph.ts), unless asked for the bundle's own; else the bundle's graph.
+ */
+function sessionGraph(bundle: LoadedBundle, backend: Backend, wasmGraph: EngineOptions['wasmGraph'] = 'cpu'): { graph: Uint8Array; cpuGraph: boolean } {
+  if (backend !== 'wasm' || wasmGraph === 'bundle' || bundle.variant.dtype === 'fp16') return { graph: bundle.graph, cpuGraph: false };
+  return { graph: cpuDecoderGraph(bundle.graph, bundle.manifest), cpuGraph: true };
+}
+
+async function createSession(bundle: LoadedBundle, backend: Backend, graph: Uint8Array): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [backend === 'webgpu' ? { name: 'webgpu' } : { name: 'wasm' }],
     graphOptimizationLevel: 'all',
@@ -477,20 +654,21 @@ async function createSession(bundle: LoadedBundle, backend: Backend): Promise<or
     options.preferredOutputLocation = location;
   }
   try {
-    return await ort.InferenceSession.create(bundle.graph, options);
+    return await ort.InferenceSession.create(graph, options);
   } catch (err) {
     throw new InputError(`${bundle.label}/${bundle.variant.graph}`, `could not be loaded by onnxruntime (${backend}): ${(err as Error).message}`);
   }
 }
 
 /** An engine over a loaded, verified bundle on the chosen backend. */
-export async function createEngine(bundle: LoadedBundle, choice: BackendChoice, options: Pick<EngineOptions, 'wasmThreads'> = {}): Promise<OrtEngine> {
+export async function createEngine(bundle: LoadedBundle, choice: BackendChoice, options: Pick<EngineOptions, 'wasmThreads' | 'wasmGraph'> = {}): Promise<OrtEngine> {
   configureWasm(options.wasmThreads);
-  const session = await createSession(bundle, choice.backend);
+  const { graph, cpuGraph } = sessionGraph(bundle, choice.backend, options.wasmGraph);
+  const session = await createSession(bundle, choice.backend, graph);
   const { backend, adapter, fallbackReason } = choice;
   const info: EngineInfo = { backend, adapter, fallbackReason, dtype: bundle.variant.dtype, modelBytes: variantBytes(bundle.variant), manifest: bundle.manifest };
   if (backend === 'wasm') info.wasmThreads = ort.env.wasm.numThreads; // as onnxruntime settled it
-  return new OrtEngine(info, session);
+  return new OrtEngine(info, session, true, cpuGraph);
 }
 
 /** Picks the dtype variant this backend can run: fp16 only where the adapter has shader-f16. */

@@ -91,3 +91,14 @@ export function planRun(image: ArrayLike<number>, s: RunSettings): RunPlan {
 export function tokensPerSecond(decodeSteps: number, decodeMs: number): number {
   return decodeSteps > 0 && decodeMs > 0 ? decodeSteps / (decodeMs / 1000) : 0;
 }
+
+/** A fixed pseudo-random prompt (LCG), the same on every run: `igpt bench` and `npm run bench:cpu` (its PyTorch script has the same LCG). */
+export function benchPrompt(length: number, seed = 1): Int32Array {
+  const out = new Int32Array(length);
+  let s = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s >>> 23; // 0..511
+  }
+  return out;
+}

@@ -83,8 +83,14 @@ export interface EngineOptions {
   backend?: Backend | 'auto';
   dtype?: WeightDType | 'auto';
   onProgress?: (p: LoadProgress) => void;
-  /** onnxruntime wasm threads (default: 1, or half the cores when the page is cross-origin isolated). */
+  /** onnxruntime wasm threads (default: 1, or every core, at most 8, when the page is cross-origin isolated). */
   wasmThreads?: number;
+  /**
+   * wasm: 'cpu' (default) runs the CPU form of the graph (src/engine/cpuGraph.ts: the KV cache
+   * never leaves as an output, the prompt's cache is shared by all rows); 'bundle' runs the
+   * bundle's GroupQueryAttention graph as it is (for comparison). fp16 always runs the bundle's.
+   */
+  wasmGraph?: 'cpu' | 'bundle';
 }
 
 /** Reading the prompt (the prefill), chunk by chunk: tokens done of total, time since the start. */

@@ -1,5 +1,6 @@
 /** `igpt bench`: prefill and decode speed per batch size, cold (first run) and warm. */
 import type { Engine, GenerateResult } from '../../engine/types.ts';
+import { benchPrompt } from '../../engine/plan.ts';
 import { intOption, numberListOption, parseArgs, UsageError, type OptionSpecs } from '../args.ts';
 import { BACKEND_OPTIONS, makeCtx, openEngine, resolveModelDir, round, writeJson, type CliIO } from './common.ts';
 
@@ -23,17 +24,6 @@ const SPECS = {
 } satisfies OptionSpecs;
 
 const COLD_STEPS = 4;
-
-/** A fixed pseudo-random prompt (LCG), the same on every run. */
-export function benchPrompt(length: number, seed = 1): Int32Array {
-  const out = new Int32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s >>> 23; // 0..511
-  }
-  return out;
-}
 
 export interface BenchTiming {
   prefill_ms: number;
