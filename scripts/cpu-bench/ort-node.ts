@@ -25,7 +25,10 @@ const { values } = parseArgs({
     graph: { type: 'string', default: 'cpu' },
   },
 });
-const ort = await import('onnxruntime-node');
+// Not a dependency: imported by a name that the type checker does not resolve. Its API is
+// onnxruntime-common's, the same as onnxruntime-web's.
+const ortNodePackage = 'onnxruntime-node';
+const ort = (await import(ortNodePackage)) as typeof import('onnxruntime-web');
 const dir = values.model!;
 const t0 = performance.now();
 const manifest = parseManifest(await readFile(join(dir, 'igpt.json'), 'utf8'));
