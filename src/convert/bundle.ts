@@ -4,6 +4,7 @@
  * with a temporary folder renamed into place on success (a failed export leaves nothing behind).
  */
 import type { BundleManifest, BundleVariant } from '../engine/types.ts';
+import { writeFeaturesGraph } from './features.ts';
 import { buildDecoderGraph, NUM_COLOURS, START_TOKEN, type WeightDType } from './graph.ts';
 import { encodeMessage } from './onnx/proto.ts';
 import { type Checkpoint, InputError } from './types.ts';
@@ -32,6 +33,8 @@ export interface WriteBundleOptions {
   notes?: string;
   attentionScale?: number;
   externalDataThreshold?: number;
+  /** Also write the features graph for linear probes (`model.features.onnx`, manifest `features`). */
+  features?: boolean;
 }
 
 export function parseDtypes(spec: string): WeightDType[] {
@@ -80,6 +83,9 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
       variants.push({ dtype, files, graph: graphFile, nodesPerLayer: graph.nodesPerLayer, nodeCount: graph.nodeCount });
     }
     if (!io) throw new InputError('--dtype', 'no dtype given');
+    const features = options.features
+      ? await writeFeaturesGraph(ckpt, sink, { producerVersion: CONVERTER_VERSION, attentionScale, externalDataThreshold: options.externalDataThreshold })
+      : undefined;
     const { config } = ckpt;
     const manifest: BundleManifest = {
       format: 'igpt-bundle',
@@ -108,6 +114,7 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         licence: options.licence,
         notes: options.notes,
       },
+      ...(features ? { features } : {}),
     };
     if (manifest.palette.rgb.length !== NUM_COLOURS) throw new InputError('preprocessor_config.json', `clusters has ${manifest.palette.rgb.length} entries, expected ${NUM_COLOURS}`);
     const manifestWriter = await sink.create('igpt.json');

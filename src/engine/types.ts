@@ -3,6 +3,8 @@
  * The UI talks to it only through these types (via the worker protocol in src/worker/).
  */
 
+import type { FeaturesManifestEntry } from '../convert/features.ts';
+
 /** A model bundle's manifest, `igpt.json`. */
 export interface BundleManifest {
   format: 'igpt-bundle';
@@ -45,6 +47,8 @@ export interface BundleManifest {
     licence?: string;
     notes?: string;
   };
+  /** Optional: the features graph for linear probes (`igpt export --features`), see src/convert/features.ts. */
+  features?: FeaturesManifestEntry;
 }
 
 export interface BundleVariant {

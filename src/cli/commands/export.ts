@@ -14,10 +14,12 @@ import { formatBytes } from '../progress.ts';
 import { makeCtx, resolvePath, writeJson, type CliIO, type Ctx } from './common.ts';
 
 export const EXPORT_USAGE = `usage: igpt export <hf-folder | owner/name> --out DIR [--dtype fp32,fp16] [--revision REV]
-                   [--attention-scale X] [--prefer safetensors|pytorch] [--name NAME] [--json]
+                   [--attention-scale X] [--prefer safetensors|pytorch] [--name NAME] [--features] [--json]
   Converts an ImageGPT checkpoint (a local Hugging Face folder, or a hub model id that is downloaded
   into $IGPT_CACHE, default ~/.cache/igpt/hub) into a model bundle folder DIR (igpt.json + ONNX graphs).
-  The bundle is written to a temporary folder and moved into place only when complete.`;
+  The bundle is written to a temporary folder and moved into place only when complete.
+  --features also writes model.features.onnx, the graph igpt probe runs (without it, igpt probe
+  builds the same graph in memory from model.onnx).`;
 
 const SPECS: OptionSpecs = {
   out: { type: 'string', short: 'o' },
@@ -26,6 +28,7 @@ const SPECS: OptionSpecs = {
   'attention-scale': { type: 'string' },
   prefer: { type: 'string' },
   name: { type: 'string' },
+  features: { type: 'flag' },
   json: { type: 'flag' },
 };
 
@@ -95,7 +98,7 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
   const ckpt = await openCheckpoint(files, { prefer });
   const name = args.values.get('name') ?? (source.includes('/') ? source.split('/')[1] : source);
   const sink = await createFolderSink(out);
-  const manifest = await writeBundle(ckpt, sink, { name, dtypes, source, revision, attentionScale });
+  const manifest = await writeBundle(ckpt, sink, { name, dtypes, source, revision, attentionScale, features: args.flags.has('features') });
 
   if (ctx.json) writeJson(ctx, summary(manifest, out));
   else printSummary(ctx, manifest, out);
@@ -123,6 +126,7 @@ export function summary(m: BundleManifest, out: string) {
       nodes_per_layer: v.nodesPerLayer,
       node_count: v.nodeCount,
     })),
+    ...(m.features ? { features: { graph: m.features.graph, bytes: m.features.files.reduce((n, f) => n + f.bytes, 0), files: m.features.files } } : {}),
   };
 }
 
@@ -135,4 +139,5 @@ function printSummary(ctx: Ctx, m: BundleManifest, out: string): void {
     const bytes = v.files.reduce((n, f) => n + f.bytes, 0);
     ctx.say(`  ${v.dtype.padEnd(10)} ${v.files.map((f) => f.path).join(' + ')}: ${formatBytes(bytes)}, ${v.nodesPerLayer} nodes per layer, ${v.nodeCount} nodes`);
   }
+  if (m.features) ctx.say(`  features   ${m.features.files.map((f) => f.path).join(' + ')}: ${formatBytes(m.features.files.reduce((n, f) => n + f.bytes, 0))}`);
 }
