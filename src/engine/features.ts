@@ -146,7 +146,7 @@ export async function openFeatureExtractor(source: BundleSource, options: Featur
     return next;
   };
 
-  const extract = (images: ArrayLike<number>[], opts: ExtractOptions = {}): Promise<ExtractResult> => {
+  const extract = async (images: ArrayLike<number>[], opts: ExtractOptions = {}): Promise<ExtractResult> => {
     const batchSize = opts.batchSize ?? 2;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError('batchSize', `must be a positive whole number, got ${batchSize}`);
     const rows = images.map((img, i) => {
