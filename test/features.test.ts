@@ -81,6 +81,22 @@ describe('features graph', () => {
     });
   }
 
+  it('weights in external data files: the bundle graph with model.features.onnx.data, and the graph built from model.onnx.data', async () => {
+    for (const features of [true, false]) {
+      const dir = await exportFixture({ features, externalDataThreshold: 1 });
+      const manifest = validateManifest(JSON.parse(await readFile(join(dir, 'igpt.json'), 'utf8')));
+      expect(manifest.variants[0].files.map((f) => f.path)).toEqual(['model.onnx', 'model.onnx.data']);
+      if (features) expect(featuresEntry(manifest)!.files.map((f) => f.path)).toEqual([FEATURES_GRAPH_FILE, `${FEATURES_GRAPH_FILE}.data`]);
+      const fx = await open(dir);
+      try {
+        const result = await fx.extract(images.slice(0, 1));
+        expect(maxAbsDiff(result.features, reference[0])).toBeLessThan(TOL);
+      } finally {
+        await fx.dispose();
+      }
+    }
+  });
+
   it('stops between batches when aborted, returning the images done', async () => {
     const fx = await open(withFeatures);
     try {
