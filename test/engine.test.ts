@@ -102,7 +102,7 @@ describe('bad bundles', () => {
   });
 
   it('a folder without igpt.json is not a bundle', async () => {
-    await expect(loadEngine({ kind: 'files', files: new Map(), label: 'empty-folder' }, { backend: 'wasm' })).rejects.toThrow(/empty-folder: has no igpt\.json/);
+    await expect(loadEngine({ kind: 'files', files: new Map(), label: 'empty-folder' }, { backend: 'wasm' })).rejects.toThrow(/empty-folder: contains no igpt\.json/);
   });
 });
 

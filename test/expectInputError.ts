@@ -1,6 +1,6 @@
 /** Awaits a promise that must reject with an InputError, and returns the error for its message. */
 import { expect } from 'vitest';
-import { InputError } from '../src/convert/types.ts';
+import { InputError } from '../src/errors.ts';
 
 export async function inputError(p: Promise<unknown>): Promise<InputError> {
   try {

@@ -8,15 +8,16 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../src/convert/checkpoint.ts';
 import { FEATURES_GRAPH_FILE, featuresInput } from '../src/convert/features.ts';
+import { attentionScaleFor } from '../src/convert/graph.ts';
 import { Rng } from '../src/engine/rng.ts';
-import { featuresEntry, openFeatureExtractor, type FeatureExtractor } from '../src/engine/features.ts';
-import { validateManifest } from '../src/engine/bundle.ts';
-import type { BundleManifest } from '../src/engine/types.ts';
+import { featuresEntry, openFeatureExtractor, type FeatureExtractor } from '../src/probe/features.ts';
+import { validateManifest, type BundleManifest } from '../src/bundle/index.ts';
 import { exportFixture, type Expected, FIXTURE_ATTENTION_SCALE, FIXTURE_DIR, folderFiles, maxAbsDiff, readExpected } from './fixture.ts';
 import { referenceFeatures, referenceLogits, referenceResiduals, referenceWeights, type ReferenceWeights } from './referenceForward.ts';
 
 const TOL = 1e-4;
 let expected: Expected;
+let scale: number;
 let weights: ReferenceWeights;
 let images: number[][];
 let reference: Float64Array[];
@@ -25,17 +26,20 @@ let withoutFeatures: string;
 
 beforeAll(async () => {
   expected = await readExpected();
-  weights = await referenceWeights(await openCheckpoint(await folderFiles(FIXTURE_DIR)));
+  const ckpt = await openCheckpoint(await folderFiles(FIXTURE_DIR));
+  weights = await referenceWeights(ckpt);
+  // The fixture was exported from transformers, whose attention scale is 1/int(sqrt(head_dim)).
+  scale = attentionScaleFor(FIXTURE_ATTENTION_SCALE, ckpt.config.nEmbd, ckpt.config.nHead).scale;
   const rng = new Rng(5);
   images = [expected.image32_tokens, expected.image_odd_tokens, Array.from({ length: 1024 }, () => Math.floor(rng.nextFloat() * 512))];
-  reference = images.map((img) => referenceFeatures(weights, referenceResiduals(weights, featuresInput(img), FIXTURE_ATTENTION_SCALE)));
+  reference = images.map((img) => referenceFeatures(weights, referenceResiduals(weights, featuresInput(img), scale)));
   withFeatures = await exportFixture({ features: true });
   withoutFeatures = await exportFixture();
 });
 
 describe('reference forward pass', () => {
   it('reproduces the fixture logits (so it can be trusted as the reference)', () => {
-    const residuals = referenceResiduals(weights, expected.full_input_ids, FIXTURE_ATTENTION_SCALE);
+    const residuals = referenceResiduals(weights, expected.full_input_ids, scale);
     expected.full_logits_positions.forEach((p, j) => {
       expect(maxAbsDiff(referenceLogits(weights, residuals, p), expected.full_logits[j])).toBeLessThan(TOL);
     });

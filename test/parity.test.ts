@@ -3,6 +3,7 @@
  * exported ONNX bundle and onnxruntime-web's wasm backend. Tolerance: 1e-4 absolute in fp32.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { attentionScaleFor } from '../src/convert/graph.ts';
 import { loadEngine, type OrtEngine } from '../src/engine/engine.ts';
 import type { Engine } from '../src/engine/types.ts';
 import { exportFixture, type Expected, folderFiles, maxAbsDiff, readExpected } from './fixture.ts';
@@ -78,15 +79,32 @@ for (const prefer of ['safetensors', 'pytorch'] as const) {
         expect(engine.info.manifest.palette.rgb[Number(token)]).toEqual(rgb);
       }
       expect(engine.info.manifest.config.attentionScale).toBe(0.5);
+      expect(engine.info.manifest.provenance.attentionScaleMode).toBe('transformers');
     });
   });
 }
 
 describe('attention scale', () => {
-  it('the default 1/sqrt(head_dim) does not reproduce the fixture (documented discrepancy)', async () => {
+  it('the default exact 1/sqrt(head_dim) does not reproduce the fixture (transformers uses 1/int(sqrt(head_dim)))', async () => {
     const engine = await engineFor('safetensors', 'default');
     expect(engine.info.manifest.config.attentionScale).toBeCloseTo(1 / Math.sqrt(8), 12);
+    expect(engine.info.manifest.provenance.attentionScaleMode).toBe('exact');
     const logits = await engine.logits(expected.batch_input_ids);
     expect(maxAbsDiff(logits, expected.batch_logits.flat(2))).toBeGreaterThan(0.1);
+    // Bits per token move less (3.6e-3 measured), still 36 times the parity tolerance.
+    const [score] = await engine.score([expected.image32_tokens]);
+    expect(Math.abs(score.bitsPerToken - expected.image32_bits_per_token)).toBeGreaterThan(1e-3);
+    await engine.dispose();
+  });
+
+  it('the modes give the documented scales for the fixture and the iGPT sizes', () => {
+    const scales = (d: number, h: number) => [attentionScaleFor('exact', d, h).scale, attentionScaleFor('transformers', d, h).scale];
+    expect(scales(32, 4)).toEqual([1 / Math.sqrt(8), 1 / 2]); // fixture, head_dim 8
+    expect(scales(512, 8)).toEqual([1 / 8, 1 / 8]); // iGPT-S, head_dim 64: the same
+    expect(scales(1024, 8)).toEqual([1 / Math.sqrt(128), 1 / 11]); // iGPT-M, head_dim 128
+    expect(scales(1536, 16)).toEqual([1 / Math.sqrt(96), 1 / 9]); // iGPT-L, head_dim 96
+    expect(attentionScaleFor(undefined, 32, 4)).toEqual({ scale: 1 / Math.sqrt(8), mode: 'exact' });
+    expect(attentionScaleFor(0.25, 32, 4)).toEqual({ scale: 0.25, mode: 'custom' });
+    expect(() => attentionScaleFor(-1, 32, 4)).toThrow(/positive number/);
   });
 });

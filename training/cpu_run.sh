@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Interim default model on a CPU (no GPU): 4 layers x 128, 4 heads, ~38 minutes on ONE core of a 2-core VM.
-# Needs training/data/dataset.npz (npx tsx training/build_dataset.ts) and Debian's python3-torch with OpenBLAS:
-#   apt-get install -y libopenblas0-pthread   # torch 1.13's generic BLAS is ~10x slower without it
-# Then export and measure (see models/default/README.md):
-#   npm run igpt -- export training/runs/cpu/out/hf --out models/default --name emoji-igpt-cpu
+# A resumable CPU training run (no GPU): one run spread over several sessions. Each call trains for
+# SESSION_MINUTES and leaves <out>/ckpt.pt (weights, optimizer state, step, data order, RNG, budget
+# spent); calling it again continues exactly where it stopped, until MINUTES of training in all.
+# Needs training/data/dataset.npz (npx tsx training/build_dataset.ts) and Debian's python3-torch with
+# OpenBLAS (apt-get install -y python3-torch libopenblas0-pthread). Run it in the background:
+#   nice -n 10 training/cpu_run.sh &
+# Settings (environment): MINUTES (600), SESSION_MINUTES (55), N_LAYER (4), N_EMBD (192), N_HEAD (6),
+# BATCH (8), AMP (off: measured slower than fp32 on these CPUs, see README), THREADS (2), OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
-MINUTES=${MINUTES:-38}
-OUT=training/runs/cpu/out
-mkdir -p training/runs/cpu
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+OUT=${OUT:-training/runs/cpu}
+mkdir -p "$OUT"
+export OMP_NUM_THREADS=${THREADS:-2} OPENBLAS_NUM_THREADS=${THREADS:-2}
 "$PY" training/train.py --data training/data/dataset.npz --out "$OUT" \
-  --n-layer 4 --n-embd 128 --n-head 4 --batch-size 8 --lr 1.5e-3 --warmup-steps 50 \
-  --flip 0.5 --dropout 0 --minutes "$MINUTES" --ckpt-seconds 480 --eval-images 128 --log-every 10 \
-  --threads 1 --compile off --chunked-attention auto --seed 1337
+  --n-layer "${N_LAYER:-4}" --n-embd "${N_EMBD:-192}" --n-head "${N_HEAD:-6}" --batch-size "${BATCH:-8}" \
+  --lr 1.5e-3 --warmup-steps 100 --flip 0.5 --dropout 0.1 --minutes "${MINUTES:-600}" \
+  --session-minutes "${SESSION_MINUTES:-55}" --resume auto --ckpt-seconds 600 --eval-images 128 --log-every 10 \
+  --threads "${THREADS:-2}" --amp "${AMP:-off}" --compile off --chunked-attention auto --seed 1337

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { handleKey, start } from './controller';
+import { handleKey, start } from './actions/index.ts';
 import { InputPanel } from './components/InputPanel';
 import { LikelihoodPanel } from './components/LikelihoodPanel';
 import { ModelPanel } from './components/ModelPanel';

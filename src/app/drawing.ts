@@ -1,7 +1,7 @@
 /**
  * Pure drawing operations on a 32x32 token image.
  */
-import { IMAGE_SIZE } from './settings';
+import { IMAGE_SIZE } from '../bundle/index.ts';
 
 export type Tool = 'brush' | 'eraser' | 'fill' | 'eyedropper';
 

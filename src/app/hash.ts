@@ -3,7 +3,8 @@
  * The prompt is 1024 tokens packed in 9 bits each (1152 bytes) or, if some token does not fit,
  * 16 bits each (2048 bytes), then base64url; the decoder tells them apart by length.
  */
-import { IMAGE_TOKENS, clampSettings, type Settings } from './settings';
+import { IMAGE_TOKENS } from '../bundle/index.ts';
+import { clampSettings, type Settings } from './settings';
 
 export function packTokens(tokens: ArrayLike<number>): Uint8Array {
   let nine = true;

@@ -1,12 +1,13 @@
 /**
- * Paints running samples outside React: step batches from the worker go into a queue that a
- * requestAnimationFrame loop drains, writing ImageData pixels directly. React only mounts the
- * canvases (register()) and hears about progress a few times per second.
+ * Paints running samples outside React: each step's tokens, entropies and candidates are stored as
+ * they arrive (the one copy out of the step stream), and a requestAnimationFrame loop paints the
+ * queued positions into ImageData. React only mounts the canvases (register()) and hears about
+ * progress a few times per second.
  */
-import { TOP_CANDIDATES } from '../engine/types';
-import type { StepBatch } from '../worker/protocol';
-import { heatColor } from './palette';
-import { IMAGE_SIZE, IMAGE_TOKENS } from './settings';
+import { tokensPerSecond } from '../engine/plan.ts';
+import { TOP_CANDIDATES, type StepEvent } from '../engine/types.ts';
+import { heatColor } from './palette.ts';
+import { IMAGE_SIZE, IMAGE_TOKENS } from '../bundle/index.ts';
 import type { Speed, ViewMode } from './store';
 
 /** Entropy shown at full heat, in bits. */
@@ -34,6 +35,8 @@ export interface PaintProgress {
   painted: number;
   total: number;
   elapsedMs: number;
+  /** Per sample, decode only (plan.ts tokensPerSecond). */
+  tokensPerSecond: number;
 }
 
 interface RunData extends RunSpec {
@@ -45,6 +48,8 @@ interface RunData extends RunSpec {
   heat: ImageData[];
   painted: number;
   elapsedMs: number;
+  /** Time of the first step (the end of the prefill), for the decode speed. */
+  firstStepMs: number;
   dirty: Set<number>;
 }
 
@@ -63,9 +68,8 @@ function setPixel(img: ImageData, pos: number, r: number, g: number, b: number):
 export class Painter {
   private canvases = new Map<number, HTMLCanvasElement>();
   private run: RunData | null = null;
-  private queue: StepBatch[] = [];
-  /** Index of the next step inside queue[0]. */
-  private cursor = 0;
+  /** Stored steps not painted yet: position and time. */
+  private queue: { position: number; elapsedMs: number }[] = [];
   private frame = 0;
   private drainWaiters: (() => void)[] = [];
   private lastReport = 0;
@@ -99,6 +103,7 @@ export class Painter {
       heat: [],
       painted: 0,
       elapsedMs: 0,
+      firstStepMs: NaN,
       dirty: new Set(),
     };
     for (let b = 0; b < batch; b++) {
@@ -126,10 +131,35 @@ export class Painter {
     for (const i of this.canvases.keys()) this.blit(i);
   }
 
-  push(runId: number, batch: StepBatch): void {
-    if (!this.run || this.run.id !== runId) return;
-    this.queue.push(batch);
+  /** Stores one step (its arrays may be reused by the sender after this call) and queues its pixels. */
+  push(runId: number, e: StepEvent): void {
+    const run = this.run;
+    if (!run || run.id !== runId) return;
+    const K = TOP_CANDIDATES;
+    const pos = e.position;
+    if (pos < 0 || pos >= IMAGE_TOKENS) return;
+    for (let s = 0; s < Math.min(e.tokens.length, run.batch); s++) {
+      const idx = s * IMAGE_TOKENS + pos;
+      run.tokens[idx] = e.tokens[s];
+      run.entropy[idx] = e.entropy[s];
+      run.candidates.set(e.candidates.subarray(s * K, (s + 1) * K), idx * K);
+      run.probs.set(e.candidateProbs.subarray(s * K, (s + 1) * K), idx * K);
+    }
+    if (e.step === 0) run.firstStepMs = e.elapsedMs;
+    this.queue.push({ position: pos, elapsedMs: e.elapsedMs });
     this.schedule();
+  }
+
+  /** The run's full prompt image, kept length, and each sample's generated tokens so far (for export). */
+  runTokens(): { prompt: Int32Array; keptLen: number; generated: Int32Array[] } | null {
+    const run = this.run;
+    if (!run) return null;
+    const generated = Array.from({ length: run.batch }, (_, b) => {
+      const row = run.tokens.subarray(b * IMAGE_TOKENS + run.keptLen, (b + 1) * IMAGE_TOKENS);
+      const n = row.indexOf(-1);
+      return row.slice(0, n < 0 ? row.length : n);
+    });
+    return { prompt: run.prompt, keptLen: run.keptLen, generated };
   }
 
   /** Resolves when everything queued for this run has been painted. */
@@ -141,28 +171,24 @@ export class Painter {
   /** Drop what is still queued (Stop). Painted pixels stay. */
   stop(): void {
     this.queue = [];
-    this.cursor = 0;
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.resolveDrain();
   }
 
-  /** Make sure the final tokens are shown (e.g. when painting was skipped). */
+  /** Shows the final tokens (also those stored but not painted yet, e.g. after Stop). */
   finish(runId: number, tokens: Int32Array[]): void {
     const run = this.run;
     if (!run || run.id !== runId) return;
     tokens.forEach((seq, b) => {
-      for (let s = 0; s < seq.length; s++) {
+      for (let s = 0; s < seq.length && run.keptLen + s < IMAGE_TOKENS; s++) {
         const pos = run.keptLen + s;
-        if (pos >= IMAGE_TOKENS) break;
         const idx = b * IMAGE_TOKENS + pos;
-        if (run.tokens[idx] !== seq[s]) {
-          run.tokens[idx] = seq[s];
-          const t = seq[s];
-          setPixel(run.colour[b], pos, run.rgb[3 * t], run.rgb[3 * t + 1], run.rgb[3 * t + 2]);
-          run.dirty.add(b);
-        }
+        const t = (run.tokens[idx] = seq[s]);
+        setPixel(run.colour[b], pos, run.rgb[3 * t], run.rgb[3 * t + 1], run.rgb[3 * t + 2]);
+        if (!Number.isNaN(run.entropy[idx])) setPixel(run.heat[b], pos, ...heatColor(run.entropy[idx] / ENTROPY_SCALE_BITS));
       }
+      run.dirty.add(b);
     });
     this.flushDirty();
   }
@@ -220,43 +246,26 @@ export class Painter {
     this.frame = 0;
     const run = this.run;
     if (!run) return;
-    let budget = this.stepsPerFrame();
-    const K = TOP_CANDIDATES;
-    while (budget > 0 && this.queue.length > 0) {
-      const b = this.queue[0];
-      const B = Math.min(b.batch, run.batch);
-      while (budget > 0 && this.cursor < b.count) {
-        const i = this.cursor++;
-        budget--;
-        const pos = b.positions[i];
-        if (pos < 0 || pos >= IMAGE_TOKENS) continue;
-        for (let s = 0; s < B; s++) {
-          const t = b.tokens[i * b.batch + s];
-          const idx = s * IMAGE_TOKENS + pos;
-          run.tokens[idx] = t;
-          const e = b.entropy[i * b.batch + s];
-          run.entropy[idx] = e;
-          run.candidates.set(b.candidates.subarray((i * b.batch + s) * K, (i * b.batch + s + 1) * K), idx * K);
-          run.probs.set(b.candidateProbs.subarray((i * b.batch + s) * K, (i * b.batch + s + 1) * K), idx * K);
-          setPixel(run.colour[s], pos, run.rgb[3 * t], run.rgb[3 * t + 1], run.rgb[3 * t + 2]);
-          const [hr, hg, hb] = heatColor(e / ENTROPY_SCALE_BITS);
-          setPixel(run.heat[s], pos, hr, hg, hb);
-          run.dirty.add(s);
-        }
-        run.painted = Math.max(run.painted, pos - run.keptLen + 1);
+    const steps = this.queue.splice(0, Math.min(this.queue.length, this.stepsPerFrame()));
+    for (const { position: pos, elapsedMs } of steps) {
+      for (let s = 0; s < run.batch; s++) {
+        const idx = s * IMAGE_TOKENS + pos;
+        const t = run.tokens[idx];
+        setPixel(run.colour[s], pos, run.rgb[3 * t], run.rgb[3 * t + 1], run.rgb[3 * t + 2]);
+        const [hr, hg, hb] = heatColor(run.entropy[idx] / ENTROPY_SCALE_BITS);
+        setPixel(run.heat[s], pos, hr, hg, hb);
+        run.dirty.add(s);
       }
-      if (this.cursor >= b.count) {
-        run.elapsedMs = b.elapsedMs;
-        this.queue.shift();
-        this.cursor = 0;
-      }
+      run.painted = Math.max(run.painted, pos - run.keptLen + 1);
+      run.elapsedMs = elapsedMs;
     }
     this.flushDirty();
     const now = performance.now();
     const drained = this.queue.length === 0;
     if (this.onProgress && (drained || now - this.lastReport > 200)) {
       this.lastReport = now;
-      this.onProgress({ runId: run.id, painted: run.painted, total: IMAGE_TOKENS - run.keptLen, elapsedMs: run.elapsedMs });
+      const tps = tokensPerSecond(run.painted - 1, run.elapsedMs - run.firstStepMs);
+      this.onProgress({ runId: run.id, painted: run.painted, total: IMAGE_TOKENS - run.keptLen, elapsedMs: run.elapsedMs, tokensPerSecond: tps });
     }
     if (drained) this.resolveDrain();
     else this.schedule();
@@ -283,3 +292,6 @@ export class Painter {
     ctx.putImageData(this.view === 'uncertainty' ? run.heat[index] : run.colour[index], 0, 0);
   }
 }
+
+/** The one painter of the page. */
+export const painter = new Painter();

@@ -1,7 +1,7 @@
 /**
  * Palette helpers for painting tokens (pure).
  */
-import type { BundleManifest } from '../engine/types';
+import type { BundleManifest } from '../bundle/index.ts';
 
 export interface Palette {
   /** 512 x RGB, 0-255. */

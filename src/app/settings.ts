@@ -1,12 +1,13 @@
 /**
- * Sampling settings: limits, clamping, and the batch layout of a run (pure functions).
+ * The app's sampling settings: clamping into the run plan's limits (src/engine/plan.ts), and the
+ * plan's settings for a run (pure functions).
  */
-import type { SampleSettings } from '../engine/types';
+import { LIMITS, type RunSettings } from '../engine/plan.ts';
 
-export const IMAGE_SIZE = 32;
-export const IMAGE_TOKENS = IMAGE_SIZE * IMAGE_SIZE;
-export const MAX_BATCH = 64;
-export const MAX_COMPARE_ROWS = 6;
+export const MAX_BATCH = LIMITS.batch;
+export const MAX_COMPARE_ROWS = LIMITS.temperatures;
+/** Samples per temperature offered by the panel. */
+const MAX_SAMPLES = 16;
 
 export interface Settings {
   /** 0 = greedy, up to 2, step 0.05. */
@@ -47,7 +48,7 @@ function clamp(v: number, lo: number, hi: number): number {
 }
 
 export function clampTemperature(v: unknown, fallback = DEFAULT_SETTINGS.temperature): number {
-  const t = clamp(num(v, fallback), 0, 2);
+  const t = clamp(num(v, fallback), LIMITS.temperature.min, LIMITS.temperature.max);
   return Math.round(t * 20) / 20;
 }
 
@@ -58,11 +59,11 @@ export function clampSettings(input: Partial<Record<keyof Settings, unknown>>, b
     : base.compareTemps;
   return {
     temperature: clampTemperature(input.temperature ?? base.temperature, base.temperature),
-    topK: Math.round(clamp(num(input.topK ?? base.topK, base.topK), 0, 512)),
-    topP: Math.round(clamp(num(input.topP ?? base.topP, base.topP), 0.01, 1) * 100) / 100,
-    samples: Math.round(clamp(num(input.samples ?? base.samples, base.samples), 1, 16)),
+    topK: Math.round(clamp(num(input.topK ?? base.topK, base.topK), LIMITS.topK.min, LIMITS.topK.max)),
+    topP: Math.round(clamp(num(input.topP ?? base.topP, base.topP), LIMITS.topP.min, LIMITS.topP.max) * 100) / 100,
+    samples: Math.round(clamp(num(input.samples ?? base.samples, base.samples), 1, MAX_SAMPLES)),
     seed: Math.floor(Math.abs(num(input.seed ?? base.seed, base.seed))) % 2 ** 32 >>> 0,
-    rowsToKeep: Math.round(clamp(num(input.rowsToKeep ?? base.rowsToKeep, base.rowsToKeep), 0, IMAGE_SIZE - 1)),
+    rowsToKeep: Math.round(clamp(num(input.rowsToKeep ?? base.rowsToKeep, base.rowsToKeep), LIMITS.rowsToKeep.min, LIMITS.rowsToKeep.max)),
     compare: typeof input.compare === 'boolean' ? input.compare : base.compare,
     compareTemps: temps.length > 0 ? temps : DEFAULT_SETTINGS.compareTemps,
   };
@@ -79,39 +80,25 @@ export function parseTemperatureList(text: string): number[] {
     .slice(0, MAX_COMPARE_ROWS);
 }
 
-/** Each sample's own seed: a 32-bit mix of the run seed and the sample's column. */
-export function sampleSeed(seed: number, column: number): number {
-  let h = (seed ^ Math.imul(column + 1, 0x9e3779b9)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 export interface SampleLayout {
   /** One row per temperature (1 row outside compare mode). */
   rows: number;
   /** Samples per row. */
   cols: number;
   temperatures: number[];
-  /** rows x cols, row-major: sample i is row floor(i / cols), column i % cols. */
-  samples: SampleSettings[];
 }
 
-/**
- * The batch of a run. In compare mode every row uses the same seeds (column j has the same
- * seed in all rows), so rows differ only by temperature.
- */
-export function sampleLayout(s: Settings): SampleLayout {
+/** The run plan's settings for these app settings (at most LIMITS.batch samples in all). */
+export function runSettings(s: Settings): RunSettings {
   const temperatures = s.compare && s.compareTemps.length > 0 ? s.compareTemps : [s.temperature];
-  const rows = temperatures.length;
-  const cols = Math.max(1, Math.min(s.samples, Math.floor(MAX_BATCH / rows)));
-  const samples: SampleSettings[] = [];
-  for (const temperature of temperatures) {
-    for (let j = 0; j < cols; j++) {
-      samples.push({ temperature, topK: s.topK, topP: s.topP, seed: sampleSeed(s.seed, j) });
-    }
-  }
-  return { rows, cols, temperatures, samples };
+  const samples = Math.max(1, Math.min(s.samples, Math.floor(MAX_BATCH / temperatures.length)));
+  return { temperatures, samples, topK: s.topK, topP: s.topP, seed: s.seed, rowsToKeep: s.rowsToKeep };
+}
+
+/** Rows and columns of samples a run with these settings shows. */
+export function sampleLayout(s: Settings): SampleLayout {
+  const r = runSettings(s);
+  return { rows: r.temperatures.length, cols: r.samples, temperatures: r.temperatures };
 }
 
 export function randomSeed(): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHash, encodeHash, fromBase64Url, packTokens, toBase64Url, unpackTokens } from './hash';
-import { DEFAULT_SETTINGS, MAX_BATCH, clampSettings, parseTemperatureList, sampleLayout, sampleSeed } from './settings';
+import { DEFAULT_SETTINGS, MAX_BATCH, clampSettings, parseTemperatureList, runSettings, sampleLayout } from './settings';
 import { useStore } from './store';
 
 function randomTokens(n: number, max: number, seed: number): Int32Array {
@@ -102,39 +102,20 @@ describe('settings clamping', () => {
   });
 });
 
-describe('sample layout', () => {
-  it('one row of `samples` outside compare mode', () => {
-    const l = sampleLayout(clampSettings({ samples: 3, temperature: 0.7, topK: 10, seed: 5 }));
-    expect(l.rows).toBe(1);
-    expect(l.cols).toBe(3);
-    expect(l.samples.map((s) => s.temperature)).toEqual([0.7, 0.7, 0.7]);
-    expect(l.samples.every((s) => s.topK === 10)).toBe(true);
-    expect(new Set(l.samples.map((s) => s.seed)).size).toBe(3);
+describe('run settings', () => {
+  it('one row of `samples` outside compare mode; the plan lays the run out from them', () => {
+    const r = runSettings(clampSettings({ samples: 3, temperature: 0.7, topK: 10, seed: 5 }));
+    expect(r).toMatchObject({ temperatures: [0.7], samples: 3, topK: 10, seed: 5 });
+    expect(sampleLayout(clampSettings({ samples: 3 }))).toEqual({ rows: 1, cols: 3, temperatures: [1] });
   });
-  it('compare mode: rows x samples, same seeds in every row', () => {
-    const l = sampleLayout(clampSettings({ compare: true, compareTemps: [0.5, 1, 1.5], samples: 4, seed: 99 }));
-    expect(l.rows).toBe(3);
-    expect(l.cols).toBe(4);
-    expect(l.samples.length).toBe(12);
-    for (let r = 0; r < 3; r++) {
-      for (let c = 0; c < 4; c++) {
-        const s = l.samples[r * 4 + c];
-        expect(s.temperature).toBe([0.5, 1, 1.5][r]);
-        expect(s.seed).toBe(l.samples[c].seed);
-        expect(s.seed).toBe(sampleSeed(99, c));
-      }
-    }
+  it('compare mode: a row per temperature', () => {
+    const r = runSettings(clampSettings({ compare: true, compareTemps: [0.5, 1, 1.5], samples: 4, seed: 99 }));
+    expect(r).toMatchObject({ temperatures: [0.5, 1, 1.5], samples: 4, seed: 99 });
   });
   it('caps the batch', () => {
     const l = sampleLayout(clampSettings({ compare: true, compareTemps: [0.2, 0.4, 0.6, 0.8, 1, 1.2], samples: 16 }));
-    expect(l.samples.length).toBeLessThanOrEqual(MAX_BATCH);
+    expect(l.rows * l.cols).toBeLessThanOrEqual(MAX_BATCH);
     expect(l.cols).toBe(10);
-  });
-  it('sample seeds depend on the run seed and the column', () => {
-    expect(sampleSeed(1, 0)).not.toBe(sampleSeed(2, 0));
-    expect(sampleSeed(1, 0)).not.toBe(sampleSeed(1, 1));
-    expect(sampleSeed(1, 1)).not.toBe(sampleSeed(2, 0));
-    expect(sampleSeed(123, 4)).toBe(sampleSeed(123, 4));
   });
 });
 

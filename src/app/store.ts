@@ -1,17 +1,15 @@
 /**
  * App state (zustand). Only coarse state lives here: pixels of running samples are painted
  * outside React (see painter.ts). Actions are small and synchronous; side effects live in
- * controller.ts.
+ * actions/, which react to this state through subscriptions.
  */
 import { create } from 'zustand';
-import type { ScoreResult } from '../engine/types';
-import type { LoadProgressMessage, LoadedInfo } from '../worker/protocol';
+import type { ScoreResult } from '../engine/types.ts';
+import type { LoadEvent, LoadedInfo } from '../worker/protocol.ts';
 import { pushHistory, redo as redoHistory, undo as undoHistory, type History, type Tool } from './drawing';
 import type { Palette } from './palette';
 import { DEFAULT_SETTINGS, clampSettings, clampTemperature, randomSeed, type SampleLayout, type Settings } from './settings';
 
-export { clampSettings, sampleLayout, sampleSeed, parseTemperatureList, DEFAULT_SETTINGS } from './settings';
-export { encodeHash, decodeHash } from './hash';
 
 export type ModelPhase = 'idle' | 'loading' | 'ready' | 'error';
 export type RunPhase = 'idle' | 'running' | 'done' | 'stopped' | 'error';
@@ -30,8 +28,10 @@ export interface ModelState {
   info: LoadedInfo | null;
   /** What is being loaded now. */
   loadingLabel: string | null;
-  progress: LoadProgressMessage | null;
+  progress: Extract<LoadEvent, { type: 'progress' }>['progress'] | null;
   error: string | null;
+  /** The WebGPU device was lost: the next run starts a fresh engine worker. */
+  deviceLost: boolean;
 }
 
 export interface RunState {
@@ -42,8 +42,15 @@ export interface RunState {
   keptRows: number;
   totalTokens: number;
   paintedTokens: number;
+  /** Per sample, decode only (plan.ts tokensPerSecond). */
   tokensPerSecond: number;
   elapsedMs: number;
+  /** performance.now() when the run started, for a ticking clock. */
+  startedAt: number;
+  /** Reading the prompt: tokens done of total (until the first pixel). */
+  prefill: { done: number; total: number } | null;
+  /** The whole image the run started from (the prompt may change afterwards). */
+  prompt: Int32Array | null;
   error: string | null;
 }
 
@@ -52,6 +59,8 @@ export interface PromptState {
   /** Where it came from, for display: a file name, "drawing", an example title, "link". */
   label: string;
   version: number;
+  /** The uploaded file it was made from (quantised again when the palette changes); null for drawings. */
+  upload: { blob: Blob; name: string } | null;
 }
 
 export interface AppState {
@@ -64,6 +73,13 @@ export interface AppState {
   likelihood: (ScoreResult & { promptVersion: number }) | null;
   scoring: boolean;
   notices: Notice[];
+  /** Bumped when the browser's model cache changes, so the list is read again. */
+  cacheVersion: number;
+  /** An image being read into the prompt (its name), while the image worker works. */
+  promptBusy: string | null;
+  /** Recording of runs as video: armed for the next run, or recording one. */
+  recording: 'off' | 'armed' | 'recording';
+  recordingFile: { url: string; bytes: number; type: string } | null;
   view: ViewMode;
   speed: Speed;
   presentation: boolean;
@@ -74,7 +90,7 @@ export interface AppState {
   setSettings: (patch: Partial<Settings>) => void;
   newSeed: () => void;
   nudgeTemperature: (delta: number) => void;
-  setPrompt: (tokens: Int32Array, label: string, opts?: { recordHistory?: boolean }) => void;
+  setPrompt: (tokens: Int32Array, label: string, opts?: { recordHistory?: boolean; upload?: PromptState['upload'] }) => void;
   undo: () => void;
   redo: () => void;
   setModel: (patch: Partial<ModelState>) => void;
@@ -82,7 +98,7 @@ export interface AppState {
   setRun: (patch: Partial<RunState>) => void;
   notify: (level: Notice['level'], text: string) => void;
   dismiss: (id: number) => void;
-  set: (patch: Partial<Pick<AppState, 'view' | 'speed' | 'presentation' | 'tool' | 'brushSize' | 'colour' | 'likelihood' | 'scoring'>>) => void;
+  set: (patch: Partial<Pick<AppState, 'view' | 'speed' | 'presentation' | 'tool' | 'brushSize' | 'colour' | 'likelihood' | 'scoring' | 'cacheVersion' | 'recording' | 'recordingFile' | 'promptBusy'>>) => void;
 }
 
 let noticeId = 1;
@@ -96,19 +112,26 @@ export const initialRun: RunState = {
   paintedTokens: 0,
   tokensPerSecond: 0,
   elapsedMs: 0,
+  startedAt: 0,
+  prefill: null,
+  prompt: null,
   error: null,
 };
 
 export const useStore = create<AppState>()((set, get) => ({
   settings: DEFAULT_SETTINGS,
-  model: { phase: 'idle', info: null, loadingLabel: null, progress: null, error: null },
+  model: { phase: 'idle', info: null, loadingLabel: null, progress: null, error: null, deviceLost: false },
   palette: null,
-  prompt: { tokens: null, label: '', version: 0 },
+  prompt: { tokens: null, label: '', version: 0, upload: null },
   history: { past: [], future: [] },
   run: initialRun,
   likelihood: null,
   scoring: false,
   notices: [],
+  cacheVersion: 0,
+  recording: 'off',
+  recordingFile: null,
+  promptBusy: null,
   view: 'colour',
   speed: 'max',
   presentation: false,
@@ -125,7 +148,7 @@ export const useStore = create<AppState>()((set, get) => ({
   setPrompt: (tokens, label, opts = {}) => {
     const { prompt, history } = get();
     set({
-      prompt: { tokens, label, version: prompt.version + 1 },
+      prompt: { tokens, label, version: prompt.version + 1, upload: opts.upload ?? null },
       history: opts.recordHistory && prompt.tokens ? pushHistory(history, prompt.tokens) : history,
     });
   },
@@ -133,13 +156,13 @@ export const useStore = create<AppState>()((set, get) => ({
     const { prompt, history } = get();
     if (!prompt.tokens) return;
     const r = undoHistory(history, prompt.tokens);
-    if (r) set({ history: r.history, prompt: { tokens: r.tokens, label: 'drawing', version: prompt.version + 1 } });
+    if (r) set({ history: r.history, prompt: { tokens: r.tokens, label: 'drawing', version: prompt.version + 1, upload: null } });
   },
   redo: () => {
     const { prompt, history } = get();
     if (!prompt.tokens) return;
     const r = redoHistory(history, prompt.tokens);
-    if (r) set({ history: r.history, prompt: { tokens: r.tokens, label: 'drawing', version: prompt.version + 1 } });
+    if (r) set({ history: r.history, prompt: { tokens: r.tokens, label: 'drawing', version: prompt.version + 1, upload: null } });
   },
   setModel: (patch) => set({ model: { ...get().model, ...patch } }),
   setPalette: (palette) => set({ palette }),

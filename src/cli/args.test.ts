@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { choiceOption, intOption, numberListOption, numberOption, parseArgs, UsageError } from './args.ts';
 
-const specs = { out: { type: 'string', short: 'o' }, json: { type: 'flag' }, temperature: { type: 'string' } } as const;
+const specs = { out: { type: 'string', short: 'o' }, json: { type: 'boolean' }, temperature: { type: 'string' } } as const;
 
 describe('parseArgs', () => {
   it('reads values, inline values, short aliases, flags, positionals and --', () => {
     const a = parseArgs(['in', '--out', 'd1', '--temperature=0.5,1', '-o', 'd2', '--json', '--', '--not-an-option'], specs);
     expect(a.positionals).toEqual(['in', '--not-an-option']);
-    expect(a.values.get('out')).toBe('d2');
-    expect(a.values.get('temperature')).toBe('0.5,1');
-    expect(a.flags.has('json')).toBe(true);
+    expect(a.values.out).toBe('d2');
+    expect(a.values.temperature).toBe('0.5,1');
+    expect(a.values.json).toBe(true);
   });
 
   it('rejects unknown options, missing values and values on flags', () => {
@@ -21,7 +21,7 @@ describe('parseArgs', () => {
   });
 
   it('accepts negative numbers as values', () => {
-    expect(parseArgs(['--out', '-3'], specs).values.get('out')).toBe('-3');
+    expect(parseArgs(['--out', '-3'], specs).values.out).toBe('-3');
   });
 });
 
@@ -42,7 +42,7 @@ describe('typed options', () => {
 
 describe('igpt without a command', () => {
   it('prints usage on stderr with exit code 2; --help on stdout with 0', async () => {
-    const { runCli } = await import('./testio.ts');
+    const { runCli } = await import('../../test/testio.ts');
     const none = await runCli([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toBe('');

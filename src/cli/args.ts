@@ -1,7 +1,9 @@
 /**
- * A small command-line parser for the `igpt` CLI: `--name value`, `--name=value`, boolean flags,
- * `--` ends options. Unknown options and missing values are usage errors (exit code 2).
+ * Command-line parsing for the `igpt` CLI, on node:util's parseArgs: `--name value`, `--name=value`,
+ * `-n value`, boolean flags, `--` ends options. Unknown options, missing values and values given to
+ * flags are usage errors (exit code 2). A value may start with '-' (`--seed -3`) but not with '--'.
  */
+import { parseArgs as nodeParseArgs } from 'node:util';
 
 /** A usage error: wrong options or arguments. The CLI prints it with a hint and exits with code 2. */
 export class UsageError extends Error {
@@ -11,73 +13,39 @@ export class UsageError extends Error {
   }
 }
 
-export interface OptionSpec {
-  /** 'flag' takes no value; 'string' takes one. */
-  type: 'flag' | 'string';
-  /** One-letter alias, e.g. 'o' for -o. */
-  short?: string;
-}
+export type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
-export type OptionSpecs = Record<string, OptionSpec>;
-
-export interface ParsedArgs {
+export interface ParsedArgs<S extends OptionSpecs = OptionSpecs> {
   positionals: string[];
-  /** Given string options (last one wins). */
-  values: Map<string, string>;
-  /** Given flags. */
-  flags: Set<string>;
+  /** Given options (last one wins): the string, or true for a given flag. */
+  values: { [K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string };
 }
 
-export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedArgs {
-  const positionals: string[] = [];
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  const byShort = new Map<string, string>();
-  for (const [name, spec] of Object.entries(specs)) if (spec.short) byShort.set(spec.short, name);
+/** What the typed option readers below need. */
+export type OptionValues = { values: Readonly<Record<string, string | boolean | undefined>> };
 
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    let name: string | undefined;
-    let inline: string | undefined;
-    if (arg.startsWith('--') && arg.length > 2) {
-      const eq = arg.indexOf('=');
-      name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-      inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    } else if (/^-[A-Za-z]$/.test(arg)) {
-      name = byShort.get(arg[1]);
-      if (!name) throw new UsageError(`unknown option ${arg}`);
-    } else {
-      positionals.push(arg);
-      continue;
-    }
-    const spec = specs[name];
-    if (!spec) throw new UsageError(`unknown option --${name}`);
-    if (spec.type === 'flag') {
-      if (inline !== undefined) throw new UsageError(`option --${name} takes no value`);
-      flags.add(name);
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`option --${name} needs a value`);
-      value = next;
-      i++;
-    }
-    values.set(name, value);
+export function parseArgs<S extends OptionSpecs>(argv: readonly string[], specs: S): ParsedArgs<S> {
+  // Not strict: strict mode refuses values starting with '-' (negative numbers); the checks below replace it.
+  const { values, positionals, tokens } = nodeParseArgs({ args: [...argv], options: specs, strict: false, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    const type = Object.hasOwn(specs, t.name) ? specs[t.name].type : undefined;
+    if (!type) throw new UsageError(`unknown option ${t.rawName}`);
+    if (type === 'boolean' && t.value !== undefined) throw new UsageError(`option --${t.name} takes no value`);
+    if (type === 'string' && (t.value === undefined || (!t.inlineValue && /^--./.test(t.value)))) throw new UsageError(`option --${t.name} needs a value`);
   }
-  return { positionals, values, flags };
+  return { positionals, values } as ParsedArgs<S>;
+}
+
+function stringValue(args: OptionValues, name: string): string | undefined {
+  const raw = args.values[name];
+  return typeof raw === 'string' ? raw : undefined;
 }
 
 /** An integer option in [min, max]; `fallback` when absent. */
-export function intOption(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
-  const raw = args.values.get(name);
-  if (raw === undefined) return fallback;
-  return parseIntIn(raw, `--${name}`, min, max);
+export function intOption(args: OptionValues, name: string, fallback: number, min: number, max: number): number {
+  const raw = stringValue(args, name);
+  return raw === undefined ? fallback : parseIntIn(raw, `--${name}`, min, max);
 }
 
 export function parseIntIn(raw: string, what: string, min: number, max: number): number {
@@ -88,10 +56,9 @@ export function parseIntIn(raw: string, what: string, min: number, max: number):
 }
 
 /** A finite number option in [min, max]. */
-export function numberOption(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
-  const raw = args.values.get(name);
-  if (raw === undefined) return fallback;
-  return parseNumberIn(raw, `--${name}`, min, max);
+export function numberOption(args: OptionValues, name: string, fallback: number, min: number, max: number): number {
+  const raw = stringValue(args, name);
+  return raw === undefined ? fallback : parseNumberIn(raw, `--${name}`, min, max);
 }
 
 export function parseNumberIn(raw: string, what: string, min: number, max: number): number {
@@ -103,17 +70,17 @@ export function parseNumberIn(raw: string, what: string, min: number, max: numbe
 }
 
 /** A comma-separated list of numbers, e.g. `--temperature 0.8,1`. */
-export function numberListOption(args: ParsedArgs, name: string, fallback: number[], min: number, max: number, integer = false): number[] {
-  const raw = args.values.get(name);
+export function numberListOption(args: OptionValues, name: string, fallback: number[], min: number, max: number, integer = false): number[] {
+  const raw = stringValue(args, name);
   if (raw === undefined) return fallback;
   const parts = raw.split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.some((p) => p === '')) throw new UsageError(`--${name} must be a comma-separated list of numbers, got "${raw}"`);
+  if (parts.some((p) => p === '')) throw new UsageError(`--${name} must be a comma-separated list of numbers, got "${raw}"`);
   return parts.map((p) => (integer ? parseIntIn(p, `--${name}`, min, max) : parseNumberIn(p, `--${name}`, min, max)));
 }
 
 /** One of a fixed set of words. */
-export function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T {
-  const raw = args.values.get(name);
+export function choiceOption<T extends string>(args: OptionValues, name: string, choices: readonly T[], fallback: T): T {
+  const raw = stringValue(args, name);
   if (raw === undefined) return fallback;
   if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got "${raw}"`);
   return raw as T;

@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './testio.ts';
+import { sampleSeed } from '../engine/plan.ts';
+import { GRID_STYLE } from '../image/index.ts';
+import { runCli } from '../../test/testio.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = join(ROOT, 'test/data/imagegpt-tiny-a');
@@ -17,7 +19,7 @@ let model: string;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'igpt-cli-'));
   model = join(tmp, 'bundle');
-  const r = await runCli(['export', FIXTURE, '--out', model, '--attention-scale', '0.5', '--dtype', 'fp32,fp16']);
+  const r = await runCli(['export', FIXTURE, '--out', model, '--attention-scale', 'transformers', '--dtype', 'fp32,fp16']);
   expect(r.code, r.stderr).toBe(0);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -55,6 +57,24 @@ describe('igpt score', () => {
     expect(notBundle.stderr).toMatch(/imagegpt-tiny-a: has no igpt\.json/);
     expect((await runCli(['score', '--model', model])).code).toBe(2);
   });
+
+  it('names the bundle path of a corrupt or cut model.onnx, not only model.onnx', async () => {
+    const bad = join(tmp, 'corrupt-bundle');
+    cpSync(model, bad, { recursive: true });
+    const bytes = readFileSync(join(bad, 'model.onnx'));
+    bytes[bytes.length - 10] ^= 0xff;
+    writeFileSync(join(bad, 'model.onnx'), bytes);
+    const r = await runCli(['score', '--model', bad, '--dtype', 'fp32', IMAGE]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^igpt: ${join(bad, 'model.onnx').replace(/[.]/g, '\\.')}: sha256 mismatch`));
+    writeFileSync(join(bad, 'model.onnx'), bytes.subarray(0, 1000));
+    const cut = await runCli(['score', '--model', bad, '--dtype', 'fp32', IMAGE]);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toBe(`igpt: ${join(bad, 'model.onnx')}: has 1000 bytes, the manifest lists ${bytes.length}\n`);
+    rmSync(join(bad, 'model.fp16.onnx'));
+    const missing = await runCli(['score', '--model', bad, '--dtype', 'fp16', IMAGE]);
+    expect(missing.stderr).toBe(`igpt: ${join(bad, 'model.fp16.onnx')}: is missing (listed in igpt.json)\n`);
+  });
 });
 
 describe('igpt complete', () => {
@@ -66,11 +86,12 @@ describe('igpt complete', () => {
     expect(r1.code).toBe(0);
     const out = JSON.parse(r1.stdout);
     expect(out).toMatchObject({ model, backend: 'wasm', prompt_tokens: 28 * 32, out: grid });
+    // The app's plan: column j of every row draws from sampleSeed(7, j).
     expect(out.samples.map((s: { temperature: number; seed: number; top_k: number; top_p: number }) => [s.temperature, s.seed, s.top_k, s.top_p])).toEqual([
-      [1, 7, 40, 1],
-      [1, 8, 40, 1],
-      [0.5, 7, 40, 1],
-      [0.5, 8, 40, 1],
+      [1, sampleSeed(7, 0), 40, 1],
+      [1, sampleSeed(7, 1), 40, 1],
+      [0.5, sampleSeed(7, 0), 40, 1],
+      [0.5, sampleSeed(7, 1), 40, 1],
     ]);
     for (const s of out.samples) {
       expect(s.tokens).toHaveLength(6);
@@ -81,16 +102,31 @@ describe('igpt complete', () => {
     expect(out.tokens_per_second).toBeGreaterThan(0);
 
     const png = decode(readFileSync(grid));
-    expect([png.width, png.height]).toEqual([3 * 32 * 4, 2 * 32 * 4]);
+    const { scale, gap } = GRID_STYLE;
+    expect([png.width, png.height]).toEqual([3 * 32 * scale + 4 * gap, 2 * 32 * scale + 3 * gap]);
     // the top-left cell is the quantised original: its first pixel is token 0's colour of image32
     const rgb = (JSON.parse(readFileSync(join(model, 'igpt.json'), 'utf8')) as { palette: { rgb: number[][] } }).palette.rgb;
-    expect(Array.from(png.data.slice(0, 3))).toEqual(rgb[expected.image32_tokens[0]]);
+    const at = ((gap * png.width + gap) * 3);
+    expect(Array.from(png.data.slice(at, at + 3))).toEqual(rgb[expected.image32_tokens[0]]);
 
     const r2 = await runCli(argv);
     expect(r2.code).toBe(0);
     const again = JSON.parse(r2.stdout);
     expect(again.out).toBeNull();
     expect(again.samples.map((s: { tokens: number[] }) => s.tokens)).toEqual(out.samples.map((s: { tokens: number[] }) => s.tokens));
+  });
+
+  it('--out into a missing folder fails before the model is loaded or sampled', async () => {
+    const out = join(tmp, 'no-such-folder', 'grid.png');
+    const t0 = performance.now();
+    const r = await runCli(['complete', '--model', model, IMAGE, '--rows', '28', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`igpt: ${out}: cannot be written: the folder ${join(tmp, 'no-such-folder')} does not exist (create it first)\n`);
+    expect(performance.now() - t0).toBeLessThan(5000); // no model load, no 128 sampling steps
+    const dirOut = await runCli(['complete', '--model', model, IMAGE, '--out', tmp]);
+    expect(dirOut.code).toBe(1);
+    expect(dirOut.stderr).toBe(`igpt: ${tmp}: is a folder; --out takes the path of the PNG file to write\n`);
   });
 
   it('rejects bad sampling options as usage errors', async () => {

@@ -1,14 +1,18 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BundleManifest } from '../engine/types.ts';
+import type { BundleManifest } from '../bundle/index.ts';
 import { startHubServer, type HubServer } from '../../test/hubserver.ts';
 import { openCheckpoint } from '../convert/checkpoint.ts';
 import { readFolderFiles } from './nodeFiles.ts';
-import { runCli } from './testio.ts';
+import { writeRandomCheckpoint } from './randomCheckpoint.ts';
+import { runCli } from '../../test/testio.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const FIXTURE = fileURLToPath(new URL('../../test/data/imagegpt-tiny-a', import.meta.url));
 const HF_FILES = ['config.json', 'preprocessor_config.json', 'model.safetensors', 'pytorch_model.bin'];
@@ -47,14 +51,44 @@ function brokenCopy(name: string, edit: (dir: string) => void): string {
 /** No leftovers of an aborted export (hidden temporary folders) in `parent`. */
 const partials = (parent: string) => readdirSync(parent).filter((n) => n.includes('.partial-'));
 
+/** Where each tensor's bytes are in a safetensors file, by (unnormalised) name. */
+function safetensorsLayout(bytes: Buffer): { headerStart: number; headerLength: number; tensors: Record<string, { dtype: string; shape: number[]; start: number }> } {
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const tensors: Record<string, { dtype: string; shape: number[]; start: number }> = {};
+  for (const [name, t] of Object.entries(header)) {
+    if (name !== '__metadata__') tensors[name] = { dtype: t.dtype, shape: t.shape, start: 8 + headerLength + t.data_offsets[0] };
+  }
+  return { headerStart: 8, headerLength, tensors };
+}
+
+/** A fixture copy whose model.safetensors has `value` at element `index` of float32 tensor `name`. */
+function poisonedCopy(dirName: string, name: string, index: number, value: number): string {
+  return brokenCopy(dirName, (d) => {
+    rmSync(join(d, 'pytorch_model.bin'));
+    const path = join(d, 'model.safetensors');
+    const bytes = readFileSync(path);
+    const t = safetensorsLayout(bytes).tensors[name];
+    expect(t.dtype).toBe('F32');
+    bytes.writeFloatLE(value, t.start + 4 * index);
+    writeFileSync(path, bytes);
+  });
+}
+
+/** The pid of a process that has exited (for stale temporary folders). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '0']);
+  return r.pid!;
+}
+
 describe('igpt export', () => {
   it('exports from safetensors and from pytorch_model.bin to identical graphs', async () => {
     const a = join(tmp, 'st');
     const b = join(tmp, 'pt');
-    const r1 = await runCli(['export', FIXTURE, '--out', a, '--attention-scale', '0.5', '--json']);
+    const r1 = await runCli(['export', FIXTURE, '--out', a, '--attention-scale', 'transformers', '--json']);
     expect(r1.stderr).toBe('');
     expect(r1.code).toBe(0);
-    const r2 = await runCli(['export', FIXTURE, '--out', b, '--attention-scale', '0.5', '--prefer', 'pytorch']);
+    const r2 = await runCli(['export', FIXTURE, '--out', b, '--attention-scale', 'transformers', '--prefer', 'pytorch']);
     expect(r2.code).toBe(0);
     expect(r2.stdout).toMatch(/fp32 +model\.onnx: .*nodes per layer/);
 
@@ -63,6 +97,7 @@ describe('igpt export', () => {
     expect(ma.provenance.weightFiles).toEqual(['model.safetensors']);
     expect(mb.provenance.weightFiles).toEqual(['pytorch_model.bin']);
     expect(ma.config.attentionScale).toBe(0.5);
+    expect(ma.provenance.attentionScaleMode).toBe('transformers');
     expect(ma.name).toBe('imagegpt-tiny-a');
     expect(readFileSync(join(a, 'model.onnx')).equals(readFileSync(join(b, 'model.onnx')))).toBe(true);
 
@@ -84,6 +119,22 @@ describe('igpt export', () => {
     // fp16 weights: roughly half the size
     const [fp32, fp16] = m.variants.map((v) => v.files[0].bytes);
     expect(fp16).toBeLessThan(fp32 * 0.6);
+    expect(m.provenance.attentionScaleMode).toBe('exact');
+    expect(m.config.attentionScale).toBeCloseTo(1 / Math.sqrt(8), 12);
+  });
+
+  it('writes fp32 and q4 with --dtype fp32,q4', async () => {
+    const out = join(tmp, 'q4');
+    const r = await runCli(['export', FIXTURE, '--out', out, '--dtype', 'fp32,q4', '--attention-scale', '0.25', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = expectBundleIntact(out);
+    expect(m.variants.map((v) => [v.dtype, v.graph])).toEqual([['fp32', 'model.onnx'], ['q4', 'model.q4.onnx']]);
+    expect(readdirSync(out).sort()).toEqual(['igpt.json', 'model.onnx', 'model.q4.onnx']);
+    expect(m.config.attentionScale).toBe(0.25);
+    expect(m.provenance.attentionScaleMode).toBe('custom');
+    const summary = JSON.parse(r.stdout);
+    expect(summary.attention_scale_mode).toBe('custom');
+    expect(summary.variants[1].quantization).toEqual({ op: 'MatMulNBits', bits: 4, blockSize: 32, symmetric: false });
   });
 
   it('fails on a config that is not ImageGPT, naming config.json; no --out folder is left', async () => {
@@ -120,7 +171,7 @@ describe('igpt export', () => {
     const out = join(tmp, 'out-dtype');
     const r = await runCli(['export', FIXTURE, '--out', out, '--dtype', 'fp32,bf16']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('igpt: --dtype: unknown dtype "bf16" (use fp32, fp16 or fp32,fp16)\n');
+    expect(r.stderr).toBe('igpt: --dtype: unknown dtype "bf16" (use fp32, fp16, q4 or a list such as fp32,fp16,q4)\n');
     expect(existsSync(out)).toBe(false);
   });
 
@@ -168,9 +219,132 @@ describe('igpt export', () => {
     expect(existsSync(join(self, 'config.json'))).toBe(true);
   });
 
+  it('refuses an --out inside the input checkpoint folder', async () => {
+    const input = brokenCopy('outinside', () => undefined);
+    for (const out of [join(input, 'bundle'), join(input, 'a', 'b')]) {
+      const r = await runCli(['export', input, '--out', out]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`igpt: ${out}: the output folder is inside the input checkpoint folder ${input}; choose an --out outside it\n`);
+      expect(existsSync(out)).toBe(false);
+    }
+    expect(partials(input)).toEqual([]);
+    expect(readdirSync(input).sort()).toEqual([...HF_FILES].sort());
+  });
+
+  it('refuses NaN and infinite weights, naming the tensor; nothing is left', async () => {
+    const nan = poisonedCopy('nan', 'transformer.h.1.mlp.c_fc.weight', 2 * 128 + 5, NaN);
+    const out = join(tmp, 'out-nan');
+    const r = await runCli(['export', nan, '--out', out, '--dtype', 'fp32,q4']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^igpt: model\.safetensors: tensor h\.1\.mlp\.c_fc\.weight holds NaN at \[2, 5\]: the checkpoint is corrupt/);
+    expect(existsSync(out)).toBe(false);
+    expect(partials(tmp)).toEqual([]);
+    // an infinite bias (biases are read while the graph is built)
+    const inf = poisonedCopy('inf', 'transformer.h.0.attn.c_attn.bias', 7, -Infinity);
+    const r2 = await runCli(['export', inf, '--out', out]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/^igpt: model\.safetensors: tensor h\.0\.attn\.c_attn\.bias holds -Infinity at \[7\]/);
+    // in q4, which reads the weight matrices through the quantiser
+    const infW = poisonedCopy('infw', 'transformer.h.0.attn.c_proj.weight', 33, Infinity);
+    const r3 = await runCli(['export', infW, '--out', out, '--dtype', 'q4']);
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/^igpt: model\.safetensors: tensor h\.0\.attn\.c_proj\.weight holds \+Infinity at \[1, 1\]/);
+    expect(existsSync(out)).toBe(false);
+    expect(partials(tmp)).toEqual([]);
+  });
+
+  it('refuses an integer tensor where a float weight belongs, naming it', async () => {
+    const dir = brokenCopy('intdtype', (d) => {
+      rmSync(join(d, 'pytorch_model.bin'));
+      const path = join(d, 'model.safetensors');
+      const bytes = readFileSync(path);
+      const { headerLength } = safetensorsLayout(bytes);
+      const header = bytes.subarray(8, 8 + headerLength).toString('utf8');
+      const key = '"transformer.h.0.ln_1.weight":{"dtype":"F32"';
+      expect(header).toContain(key);
+      // same byte size: F32 -> I32 keeps the header and the data offsets valid
+      bytes.write(header.replace(key, key.replace('F32', 'I32')), 8, 'utf8');
+      writeFileSync(path, bytes);
+    });
+    const out = join(tmp, 'out-int');
+    const r = await runCli(['export', dir, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('igpt: model.safetensors: tensor h.0.ln_1.weight has integer dtype I32 where a float tensor belongs (ImageGPT weights are F32, F16, BF16, F64)\n');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('removes temporary folders that an earlier, crashed export left behind', async () => {
+    const out = join(tmp, 'stale');
+    const pid = deadPid();
+    const stale = join(tmp, `.stale.partial-${pid}-1700000000000`);
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'model.onnx'), 'half a model');
+    const alive = join(tmp, `.stale.partial-${process.pid}-1700000000001`); // this process: maybe still writing
+    mkdirSync(alive);
+    const other = join(tmp, `.other.partial-${pid}-1700000000002`); // another target: not ours to touch
+    mkdirSync(other);
+    const r = await runCli(['export', FIXTURE, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(alive)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    rmSync(alive, { recursive: true });
+    rmSync(other, { recursive: true });
+    expectBundleIntact(out);
+
+    // A crash between moving the old bundle aside and moving the new one in: the old one comes back.
+    const moved = join(tmp, `.stale.partial-${pid}-1700000000003.old`);
+    const before = readFileSync(join(out, 'igpt.json'));
+    rmSync(moved, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.rename(out, moved));
+    const bad = brokenCopy('stale-bad', (d) => truncateSync(join(d, 'model.safetensors'), 1000));
+    const r2 = await runCli(['export', bad, '--out', out]);
+    expect(r2.code).toBe(1);
+    expect(existsSync(moved)).toBe(false);
+    expect(readFileSync(join(out, 'igpt.json')).equals(before)).toBe(true);
+    expect(partials(tmp)).toEqual([]);
+  });
+
+  it('Ctrl-C (SIGINT) or SIGTERM during an export leaves no partial folder and no bundle', async () => {
+    const input = join(tmp, 'rand-ckpt');
+    await writeRandomCheckpoint(input, { nLayer: 8, nEmbd: 256, nHead: 4 }, 1);
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const parent = mkdtempSync(join(tmp, 'sig-'));
+      const out = join(parent, 'bundle');
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'export', input, '--out', out, '--dtype', 'fp32,fp16,q4'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      // Wait until the export is writing its first graph into the temporary folder, then interrupt.
+      const deadline = Date.now() + 90_000;
+      let seen = false;
+      while (Date.now() < deadline && child.exitCode === null) {
+        const p = partials(parent);
+        if (p.length === 1 && readdirSync(join(parent, p[0])).length > 0) {
+          seen = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(seen, `no temporary folder seen; stderr: ${stderr}`).toBe(true);
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      expect(stderr).toContain(`igpt: export interrupted (${signal}); removed the unfinished bundle`);
+      expect(readdirSync(parent)).toEqual([]);
+    }
+  });
+
   it('reports usage errors with exit code 2 and a missing input with exit code 1', async () => {
     expect((await runCli(['export', FIXTURE])).code).toBe(2);
     expect((await runCli(['export', FIXTURE, '--out', join(tmp, 'x'), '--prefer', 'onnx'])).code).toBe(2);
+    const scale = await runCli(['export', FIXTURE, '--out', join(tmp, 'x'), '--attention-scale', 'torch']);
+    expect(scale.code).toBe(2);
+    expect(scale.stderr).toMatch(/^igpt export: --attention-scale must be exact, transformers or a positive number, got "torch"/);
+    expect((await runCli(['export', FIXTURE, '--out', join(tmp, 'x'), '--attention-scale', '0'])).code).toBe(2);
+    expect((await runCli(['export', FIXTURE, '--out', join(tmp, 'x'), '--q4-symmetric'])).code).toBe(2);
     expect((await runCli(['frobnicate'])).code).toBe(2);
     const r = await runCli(['export', join(tmp, 'no-such-folder'), '--out', join(tmp, 'y')]);
     expect(r.code).toBe(1);
@@ -189,7 +363,7 @@ describe('igpt export from the hub', () => {
     const cache = join(tmp, 'cache');
     const out = join(tmp, 'from-hub');
     const env = { ...process.env, HF_ENDPOINT: hub.url, IGPT_CACHE: cache, HF_TOKEN: '' };
-    const r = await runCli(['export', 'openai/imagegpt-tiny', '--out', out, '--attention-scale', '0.5', '--json'], env);
+    const r = await runCli(['export', 'openai/imagegpt-tiny', '--out', out, '--attention-scale', 'transformers', '--json'], env);
     expect(r.stderr).not.toMatch(/^igpt: .*:/m);
     expect(r.code).toBe(0);
     const m = expectBundleIntact(out);
@@ -198,7 +372,7 @@ describe('igpt export from the hub', () => {
     expect(m.name).toBe('imagegpt-tiny');
     // same graph as a local export of the same files
     const local = join(tmp, 'hub-local');
-    expect((await runCli(['export', FIXTURE, '--out', local, '--attention-scale', '0.5'])).code).toBe(0);
+    expect((await runCli(['export', FIXTURE, '--out', local, '--attention-scale', 'transformers'])).code).toBe(0);
     expect(readFileSync(join(out, 'model.onnx')).equals(readFileSync(join(local, 'model.onnx')))).toBe(true);
     const cached = join(cache, 'openai', 'imagegpt-tiny', 'main');
     expect(sha256(join(cached, 'model.safetensors'))).toBe(sha256(join(FIXTURE, 'model.safetensors')));

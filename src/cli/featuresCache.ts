@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { FEATURES_POOLING } from '../convert/features.ts';
-import type { BundleManifest } from '../engine/types.ts';
+import type { BundleManifest } from '../bundle/index.ts';
 
 export interface FeaturesCacheKey {
   format: 'igpt-features-cache-1';

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 import { formatBytes, ProgressBar } from './progress.ts';
 
 export interface HubProgress {

@@ -9,7 +9,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 import { UsageError } from './args.ts';
 import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
 import type { CliIO } from './commands/common.ts';

@@ -5,7 +5,8 @@
 import { openAsBlob } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, type FileMap } from '../convert/types.ts';
+import { type FileMap } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 
 export interface ReadFolderOptions {
   /** How many folder levels below `dir` to include (default 2); names use '/' separators. */

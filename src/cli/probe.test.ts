@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { encode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../engine/rng.ts';
-import { runCli } from './testio.ts';
+import { runCli } from '../../test/testio.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/data/imagegpt-tiny-a', import.meta.url));
 const COLOURS: Record<string, [number, number, number]> = { red: [220, 30, 30], green: [30, 200, 40], blue: [30, 50, 220] };

@@ -6,6 +6,7 @@
  */
 import { open, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeSafetensorsHeader, numelOf } from '../convert/safetensors.ts';
 import { Rng } from '../engine/rng.ts';
 
 export const SHAPES = {
@@ -72,23 +73,12 @@ export async function writeRandomCheckpoint(dir: string, shape: RandomShape, see
   await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify({ clusters, do_normalize: true, do_resize: true, size: { height: 32, width: 32 } }));
 
   const tensors = tensorList(shape);
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const header = encodeSafetensorsHeader(tensors.map((t) => ({ ...t, dtype: 'F32', bytes: numelOf(t.shape) * 4 })), { format: 'pt' });
   const file = await open(join(dir, 'model.safetensors'), 'w');
   try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(json.length));
-    await file.write(len);
-    await file.write(Buffer.from(json));
+    await file.write(header);
     for (const t of tensors) {
-      const values = new Float32Array(t.shape.reduce((a, b) => a * b, 1));
+      const values = new Float32Array(numelOf(t.shape));
       if (t.kind === 'one') values.fill(1);
       else if (t.kind === 'weight') for (let i = 0; i < values.length; i++) values[i] = normal() * std;
       await file.write(new Uint8Array(values.buffer));

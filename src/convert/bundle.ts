@@ -3,11 +3,14 @@
  * the weights pass 1.5 GB). Runtime-agnostic: files go through a `BundleSink`, which the CLI backs
  * with a temporary folder renamed into place on success (a failed export leaves nothing behind).
  */
-import type { BundleManifest, BundleVariant } from '../engine/types.ts';
+import { IMAGE_SIZE, NUM_COLOURS, START_TOKEN, type BundleManifest, type BundleVariant, type WeightDType } from '../bundle/index.ts';
+import { paletteRgb } from '../image/index.ts';
+import { buildDecoderGraph, type AttentionScaleSpec } from './graph.ts';
+import { Q4_BLOCK_SIZE } from './q4.ts';
 import { writeFeaturesGraph } from './features.ts';
-import { buildDecoderGraph, NUM_COLOURS, START_TOKEN, type WeightDType } from './graph.ts';
 import { encodeMessage } from './onnx/proto.ts';
-import { type Checkpoint, InputError } from './types.ts';
+import { type Checkpoint } from './types.ts';
+import { InputError } from '../errors.ts';
 
 export const CONVERTER_VERSION = '0.1.0';
 
@@ -31,28 +34,29 @@ export interface WriteBundleOptions {
   revision?: string;
   licence?: string;
   notes?: string;
-  attentionScale?: number;
+  /**
+   * 'exact' (1/sqrt(head_dim), the default), 'transformers' (1/int(sqrt(head_dim)), what Hugging
+   * Face transformers computes) or a multiplier; recorded in `config.attentionScale` and
+   * `provenance.attentionScaleMode`. See graph.ts `attentionScaleFor` and docs/PARITY.md.
+   */
+  attentionScale?: AttentionScaleSpec;
+  /** q4: symmetric 4-bit blocks without zero points (default: asymmetric, with zero points). */
+  q4Symmetric?: boolean;
   externalDataThreshold?: number;
   /** Also write the features graph for linear probes (`model.features.onnx`, manifest `features`). */
   features?: boolean;
 }
 
+const DTYPES: readonly WeightDType[] = ['fp32', 'fp16', 'q4'];
+const DTYPE_HINT = 'use fp32, fp16, q4 or a list such as fp32,fp16,q4';
+
 export function parseDtypes(spec: string): WeightDType[] {
   const dtypes = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (dtypes.length === 0) throw new InputError('--dtype', 'no dtype given (use fp32, fp16 or fp32,fp16)');
+  if (dtypes.length === 0) throw new InputError('--dtype', `no dtype given (${DTYPE_HINT})`);
   for (const d of dtypes) {
-    if (d !== 'fp32' && d !== 'fp16') throw new InputError('--dtype', `unknown dtype "${d}" (use fp32, fp16 or fp32,fp16)`);
+    if (!(DTYPES as readonly string[]).includes(d)) throw new InputError('--dtype', `unknown dtype "${d}" (${DTYPE_HINT})`);
   }
   return [...new Set(dtypes)] as WeightDType[];
-}
-
-/** 512 RGB triples by rint(127.5 * (c + 1)), round half to even, clipped to 0..255. */
-export function clustersToRgb(clusters: number[][]): number[][] {
-  const roundHalfEven = (x: number) => {
-    const r = Math.round(x);
-    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-  };
-  return clusters.map((c) => c.map((v) => Math.min(255, Math.max(0, roundHalfEven(127.5 * (v + 1))))));
 }
 
 export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: WriteBundleOptions): Promise<BundleManifest> {
@@ -60,6 +64,7 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
     const variants: BundleVariant[] = [];
     let io: BundleManifest['io'] | null = null;
     let attentionScale = 0;
+    let attentionScaleMode: BundleManifest['provenance']['attentionScaleMode'];
     for (const dtype of options.dtypes) {
       const graphFile = dtype === 'fp32' ? 'model.onnx' : `model.${dtype}.onnx`;
       const graph = await buildDecoderGraph(ckpt, {
@@ -67,10 +72,12 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         graphFile,
         producerVersion: CONVERTER_VERSION,
         attentionScale: options.attentionScale,
+        q4Symmetric: options.q4Symmetric,
         externalDataThreshold: options.externalDataThreshold,
       });
       io = graph.io;
       attentionScale = graph.attentionScale;
+      attentionScaleMode = graph.attentionScaleMode;
       const files: BundleVariant['files'] = [];
       const graphWriter = await sink.create(graphFile);
       for await (const chunk of encodeMessage(graph.model)) await graphWriter.write(chunk);
@@ -80,7 +87,9 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         for (const init of graph.externalData.initializers) await dataWriter.write(await init.produce());
         files.push({ path: graph.externalData.location, ...(await dataWriter.close()) });
       }
-      variants.push({ dtype, files, graph: graphFile, nodesPerLayer: graph.nodesPerLayer, nodeCount: graph.nodeCount });
+      const variant: BundleVariant = { dtype, files, graph: graphFile, nodesPerLayer: graph.nodesPerLayer, nodeCount: graph.nodeCount };
+      if (dtype === 'q4') variant.quantization = { op: 'MatMulNBits', bits: 4, blockSize: Q4_BLOCK_SIZE, symmetric: options.q4Symmetric ?? false };
+      variants.push(variant);
     }
     if (!io) throw new InputError('--dtype', 'no dtype given');
     const features = options.features
@@ -99,10 +108,10 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         nPositions: config.nPositions,
         vocabSize: config.vocabSize,
         startToken: START_TOKEN,
-        imageSize: Math.round(Math.sqrt(config.nPositions)),
+        imageSize: IMAGE_SIZE,
         attentionScale,
       },
-      palette: { rgb: clustersToRgb(ckpt.clusters), clusters: ckpt.clusters },
+      palette: { rgb: paletteRgb(ckpt.clusters), clusters: ckpt.clusters },
       variants,
       io,
       provenance: {
@@ -113,6 +122,7 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         createdAt: new Date().toISOString(),
         licence: options.licence,
         notes: options.notes,
+        attentionScaleMode,
       },
       ...(features ? { features } : {}),
     };

@@ -1,6 +1,7 @@
 import { openAsBlob, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError, type FileMap } from './types.ts';
+import { type FileMap } from './types.ts';
+import { InputError } from '../errors.ts';
 import { expectedTensorShapes, isLegacyBuffer, normaliseTensorName, openCheckpoint } from './checkpoint.ts';
 import { encodeSafetensors, readSafetensorsHeader } from './safetensors.ts';
 import { inputError } from '../../test/expectInputError.ts';

@@ -3,7 +3,8 @@
  * model.safetensors, sharded safetensors, or pytorch_model.bin) as a validated `Checkpoint`
  * whose tensors are read lazily, one Blob slice each.
  */
-import { InputError, type Checkpoint, type FileMap, type TensorSource } from './types.ts';
+import { type Checkpoint, type CheckpointDType, type FileMap, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 import { expectedTensorShapes, parseClusters, parseImageGPTConfig, parseJsonFile } from './hfconfig.ts';
 import { openSafetensors } from './safetensors.ts';
 import { openTorchZip } from './torchzip.ts';
@@ -14,6 +15,9 @@ export interface OpenCheckpointOptions {
   /** Force one weight format; by default safetensors is used when present, else pytorch_model.bin. */
   prefer?: 'safetensors' | 'pytorch';
 }
+
+/** Dtypes a weight may have; integer and boolean tensors where weights belong are refused. */
+export const FLOAT_DTYPES: readonly CheckpointDType[] = ['F32', 'F16', 'BF16', 'F64'];
 
 /** Looks a file up by exact key, else by a unique key ending in `/<name>` (a folder picked with its own name). */
 export function findFile(files: FileMap, name: string): [string, Blob] | undefined {
@@ -142,6 +146,9 @@ export async function openCheckpoint(files: FileMap, options: OpenCheckpointOpti
     if (!t) {
       if (exp.optional) continue;
       throw new InputError(weightFiles.join(', '), `missing tensor ${name} (expected shape [${exp.shape.join(', ')}])`);
+    }
+    if (!FLOAT_DTYPES.includes(t.dtype)) {
+      throw new InputError(t.file, `tensor ${name} has ${t.dtype === 'BOOL' ? 'boolean' : 'integer'} dtype ${t.dtype} where a float tensor belongs (ImageGPT weights are ${FLOAT_DTYPES.join(', ')})`);
     }
     if (t.shape.length !== exp.shape.length || t.shape.some((d, i) => d !== exp.shape[i])) {
       throw new InputError(

@@ -20,10 +20,14 @@
  * The causal mask is computed from two small position initializers (Greater + Where), which
  * onnxruntime folds into a constant at session creation.
  */
+import type { FeaturesIo, FeaturesManifestEntry } from '../bundle/index.ts';
+import { InputError } from '../errors.ts';
 import { defaultAttentionScale, EXTERNAL_DATA_THRESHOLD } from './graph.ts';
 import { buildModelProto, DataType, type InitializerSpec, type NodeSpec } from './onnx/onnx.ts';
 import { encodeMessage, type Message } from './onnx/proto.ts';
-import { type Checkpoint, InputError, type TensorSource } from './types.ts';
+import type { Checkpoint, TensorSource } from './types.ts';
+
+export type { FeaturesIo, FeaturesManifestEntry };
 
 export const FEATURES_GRAPH_FILE = 'model.features.onnx';
 export const FEATURES_SEQUENCE_LENGTH = 1024;
@@ -31,27 +35,7 @@ export const FEATURES_SEQUENCE_LENGTH = 1024;
 /** What `features` holds, as recorded in the manifest. */
 export const FEATURES_POOLING = 'mean over 1024 positions of the gain-free RMS-normalised residual stream, embeddings and every layer';
 
-export interface FeaturesIo {
-  /** int64 [B, 1024]: start token + the image's first 1023 tokens. */
-  inputIds: string;
-  /** float32 [B, nLayer + 1, nEmbd]. */
-  features: string;
-}
-
 export const FEATURES_IO: FeaturesIo = { inputIds: 'input_ids', features: 'features' };
-
-/** The optional `features` entry of igpt.json. */
-export interface FeaturesManifestEntry {
-  /** The graph file among `files`. */
-  graph: string;
-  /** The graph and, when the weights pass the external-data threshold, its data file. */
-  files: { path: string; bytes: number; sha256: string }[];
-  io: FeaturesIo;
-  /** nLayer + 1: the embeddings, then each layer's output. */
-  layers: number;
-  sequenceLength: number;
-  pooling: string;
-}
 
 export interface FeaturesGraphOptions {
   producerVersion: string;

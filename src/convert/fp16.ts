@@ -1,4 +1,4 @@
-/** float32 <-> IEEE 754 half precision, round to nearest even (as numpy's astype(float16)). */
+/** float32 -> IEEE 754 half precision, round to nearest even (as numpy's astype(float16)). Half -> float: safetensors.ts. */
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -28,23 +28,8 @@ export function float32ToFloat16Bits(value: number): number {
   return sign | h;
 }
 
-export function float16BitsToFloat32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 export function toFloat16Array(values: Float32Array): Uint16Array {
   const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i]);
-  return out;
-}
-
-export function fromFloat16Array(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = float16BitsToFloat32(bits[i]);
   return out;
 }

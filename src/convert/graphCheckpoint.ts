@@ -6,7 +6,8 @@
  * weights; `lm_head` is not needed and not returned.
  */
 import { readOnnxModel, tensorToFloat32, type OnnxTensor } from './onnx/read.ts';
-import { type Checkpoint, type ImageGPTConfig, InputError, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
+import type { Checkpoint, ImageGPTConfig, TensorSource } from './types.ts';
 
 export interface DecoderGraphInfo {
   nLayer: number;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError } from './types.ts';
+import { InputError } from '../errors.ts';
 import { expectedTensorShapes, parseClusters, parseImageGPTConfig, parseJsonFile } from './hfconfig.ts';
 
 const DIR = new URL('../../test/data/imagegpt-tiny-a/', import.meta.url);

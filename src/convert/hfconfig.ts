@@ -2,7 +2,8 @@
  * Validation of Hugging Face ImageGPT `config.json` and `preprocessor_config.json`, and the
  * tensor names and shapes a checkpoint of a given config must hold.
  */
-import { InputError, type ImageGPTConfig } from './types.ts';
+import { type ImageGPTConfig } from './types.ts';
+import { InputError } from '../errors.ts';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from './types.ts';
+import { InputError } from '../errors.ts';
 import { isTuple, PickleGlobal, PickleObject, unpickle } from './pickle.ts';
 
 const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));

@@ -7,7 +7,7 @@
  * str -> string, bytes -> Uint8Array, list -> array, tuple -> `PickleTuple` (a frozen array),
  * dict -> Map.
  */
-import { InputError } from './types.ts';
+import { InputError } from '../errors.ts';
 
 /** A Python tuple: a frozen JS array, told apart from lists with `isTuple`. */
 export type PickleTuple = readonly unknown[];

@@ -1,6 +1,6 @@
 import { openAsBlob } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError } from './types.ts';
+import { InputError } from '../errors.ts';
 import { bytesToFloat32, encodeSafetensors, f16BitsToNumber, openSafetensors, readSafetensorsHeader } from './safetensors.ts';
 import { inputError } from '../../test/expectInputError.ts';
 

@@ -3,7 +3,8 @@
  * read with one Blob slice when its `read()` is called. Also holds the dtype -> float32
  * conversion shared with the torch reader.
  */
-import { InputError, type CheckpointDType, type TensorSource } from './types.ts';
+import { type CheckpointDType, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Record<CheckpointDType, number> = {
@@ -103,7 +104,7 @@ export function bytesToFloat32(bytes: Uint8Array, dtype: CheckpointDType, where:
 }
 
 /** Reads a Blob range, reporting a short read as truncation. */
-export async function readRange(blob: Blob, start: number, end: number, file: string, what: string): Promise<Uint8Array> {
+export async function readRange(blob: Blob, start: number, end: number, file: string, what: string): Promise<Uint8Array<ArrayBuffer>> {
   if (start < 0 || end < start) throw new InputError(file, `invalid byte range ${start}..${end} for ${what}`);
   if (end > blob.size) {
     throw new InputError(file, `truncated file: ${what} needs bytes ${start}..${end} but the file has ${blob.size} bytes`);
@@ -209,25 +210,34 @@ export async function openSafetensors(file: string, blob: Blob): Promise<TensorS
   }));
 }
 
+/**
+ * The start of a safetensors file (8-byte length + JSON header padded to 8 bytes) for tensors of
+ * the given byte sizes, whose data follows in the given order. Used to stream large files.
+ */
+export function encodeSafetensorsHeader(
+  tensors: { name: string; dtype: CheckpointDType; shape: number[]; bytes: number }[],
+  metadata?: Record<string, string>,
+): Uint8Array<ArrayBuffer> {
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
+  let off = 0;
+  for (const t of tensors) header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, (off += t.bytes)] };
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat((8 - (json.byteLength % 8)) % 8));
+  const out = new Uint8Array(8 + json.byteLength);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  out.set(json, 8);
+  return out;
+}
+
 /** Builds a safetensors file in memory (for tests and small tools). Tensors are written in the given order. */
 export function encodeSafetensors(
   tensors: { name: string; dtype: CheckpointDType; shape: number[]; data: Uint8Array }[],
   metadata?: Record<string, string>,
 ): Uint8Array<ArrayBuffer> {
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
-  let off = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
-    off += t.data.byteLength;
-  }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const pad = (8 - (json.byteLength % 8)) % 8;
-  if (pad) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(pad));
-  const out = new Uint8Array(8 + json.byteLength + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
-  out.set(json, 8);
-  let p = 8 + json.byteLength;
+  const head = encodeSafetensorsHeader(tensors.map((t) => ({ ...t, bytes: t.data.byteLength })), metadata);
+  const out = new Uint8Array(head.byteLength + tensors.reduce((n, t) => n + t.data.byteLength, 0));
+  out.set(head);
+  let p = head.byteLength;
   for (const t of tensors) {
     out.set(t.data, p);
     p += t.data.byteLength;

@@ -1,148 +1,60 @@
 /**
- * Streaming reader of `torch.save` zip archives (`pytorch_model.bin`): the zip central directory
- * is read from the end of the Blob (ZIP64 aware), `<archive>/data.pkl` is unpickled, and each
+ * Streaming reader of `torch.save` zip archives (`pytorch_model.bin`): unzipit reads the zip central
+ * directory from the end of the Blob (ZIP64 aware), `<archive>/data.pkl` is unpickled, and each
  * tensor's bytes are read from `<archive>/data/<key>` with a Blob slice when `read()` is called.
  */
-import { InputError, type CheckpointDType, type TensorSource } from './types.ts';
+import { type CheckpointDType, type TensorSource } from './types.ts';
+import { InputError } from '../errors.ts';
 import { bytesToFloat32, DTYPE_BYTES, numelOf, readRange } from './safetensors.ts';
 import { isTuple, PickleGlobal, unpickle, type PickleCallable } from './pickle.ts';
+import { unzipRaw, type Reader, type ZipEntry } from 'unzipit';
 
-export interface ZipEntry {
-  name: string;
-  /** 0 = stored, 8 = deflate, ... */
-  method: number;
-  compressedSize: number;
-  size: number;
-  localHeaderOffset: number;
-}
-
-const SIG_EOCD = 0x06054b50;
-const SIG_EOCD64_LOCATOR = 0x07064b50;
-const SIG_EOCD64 = 0x06064b50;
-const SIG_CENTRAL = 0x02014b50;
-const SIG_LOCAL = 0x04034b50;
-
-function u64(dv: DataView, at: number, file: string): number {
-  const v = dv.getBigUint64(at, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new InputError(file, 'corrupt zip: 64-bit value too large');
-  return Number(v);
-}
-
-/** Reads the zip central directory from the end of `blob`. */
+/** The zip central directory of `blob` (unzipit, reading ranges through Blob slices). */
 export async function readZipDirectory(file: string, blob: Blob): Promise<ZipEntry[]> {
   if (blob.size === 0) throw new InputError(file, 'empty file (0 bytes), expected a torch zip archive');
-  if (blob.size < 22) throw new InputError(file, `truncated or corrupt zip: ${blob.size} bytes is too small for a zip archive`);
-  const tailLen = Math.min(blob.size, 22 + 0xffff);
-  const tailStart = blob.size - tailLen;
-  const tail = await readRange(blob, tailStart, blob.size, file, 'zip end of central directory');
-  const tdv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  let eocd = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tdv.getUint32(i, true) === SIG_EOCD && i + 22 + tdv.getUint16(i + 20, true) <= tail.length) {
-      eocd = i;
-      break;
+  const reader = {
+    getLength: async () => blob.size,
+    read: (offset: number, length: number) => readRange(blob, offset, offset + length, file, 'zip structure'),
+    sliceAsBlob: async (offset: number, length: number) => blob.slice(offset, offset + length),
+  } satisfies Reader;
+  try {
+    return (await unzipRaw(reader)).entries;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const head = await readRange(blob, 0, Math.min(4, blob.size), file, 'zip signature');
+    if (head.length < 4 || new DataView(head.buffer).getUint32(0, true) !== 0x04034b50) {
+      throw new InputError(file, 'not a zip archive (no end-of-central-directory record); legacy non-zip torch files are not supported');
     }
+    const message = (e as Error).message;
+    if (!/end of central directory/.test(message)) throw new InputError(file, `corrupt zip: ${message}`);
+    throw new InputError(file, 'truncated or corrupt zip: no end-of-central-directory record at the end of the file (was the download cut short?)');
   }
-  if (eocd < 0) {
-    const head = await readRange(blob, 0, 4, file, 'zip signature');
-    const isZip = new DataView(head.buffer).getUint32(0, true) === SIG_LOCAL;
-    throw new InputError(
-      file,
-      isZip
-        ? 'truncated or corrupt zip: no end-of-central-directory record at the end of the file (was the download cut short?)'
-        : 'not a zip archive (no end-of-central-directory record); legacy non-zip torch files are not supported',
-    );
-  }
-  let count = tdv.getUint16(eocd + 10, true);
-  let cdSize = tdv.getUint32(eocd + 12, true);
-  let cdOffset = tdv.getUint32(eocd + 16, true);
-  const eocdAbs = tailStart + eocd;
-  const needs64 = count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff;
-  if (eocdAbs >= 20) {
-    const loc = await readRange(blob, eocdAbs - 20, eocdAbs, file, 'zip64 locator');
-    const ldv = new DataView(loc.buffer);
-    if (ldv.getUint32(0, true) === SIG_EOCD64_LOCATOR) {
-      const at = u64(ldv, 8, file);
-      const rec = await readRange(blob, at, at + 56, file, 'zip64 end of central directory');
-      const rdv = new DataView(rec.buffer);
-      if (rdv.getUint32(0, true) !== SIG_EOCD64) throw new InputError(file, 'corrupt zip: bad zip64 end-of-central-directory record');
-      count = u64(rdv, 32, file);
-      cdSize = u64(rdv, 40, file);
-      cdOffset = u64(rdv, 48, file);
-    } else if (needs64) {
-      throw new InputError(file, 'corrupt zip: zip64 locator missing');
-    }
-  }
-  if (cdOffset + cdSize > blob.size) {
-    throw new InputError(file, `truncated or corrupt zip: central directory (${cdOffset}..${cdOffset + cdSize}) lies beyond the file size ${blob.size}`);
-  }
-  const cd = await readRange(blob, cdOffset, cdOffset + cdSize, file, 'zip central directory');
-  const dv = new DataView(cd.buffer, cd.byteOffset, cd.byteLength);
-  const dec = new TextDecoder('utf-8');
-  const entries: ZipEntry[] = [];
-  let p = 0;
-  for (let k = 0; k < count; k++) {
-    if (p + 46 > cd.length || dv.getUint32(p, true) !== SIG_CENTRAL) {
-      throw new InputError(file, `corrupt zip: bad central directory entry ${k}`);
-    }
-    const method = dv.getUint16(p + 10, true);
-    let compressedSize = dv.getUint32(p + 20, true);
-    let size = dv.getUint32(p + 24, true);
-    const nameLen = dv.getUint16(p + 28, true);
-    const extraLen = dv.getUint16(p + 30, true);
-    const commentLen = dv.getUint16(p + 32, true);
-    let localHeaderOffset = dv.getUint32(p + 42, true);
-    if (p + 46 + nameLen + extraLen + commentLen > cd.length) throw new InputError(file, `corrupt zip: central directory entry ${k} overruns`);
-    const name = dec.decode(cd.subarray(p + 46, p + 46 + nameLen));
-    // ZIP64 extended information: only the fields saturated in the fixed header are present, in this order.
-    let e = p + 46 + nameLen;
-    const eEnd = e + extraLen;
-    while (e + 4 <= eEnd) {
-      const id = dv.getUint16(e, true);
-      const len = dv.getUint16(e + 2, true);
-      if (id === 0x0001) {
-        let q = e + 4;
-        const take = () => {
-          if (q + 8 > e + 4 + len) throw new InputError(file, `corrupt zip: short zip64 extra field for ${name}`);
-          const v = u64(dv, q, file);
-          q += 8;
-          return v;
-        };
-        if (size === 0xffffffff) size = take();
-        if (compressedSize === 0xffffffff) compressedSize = take();
-        if (localHeaderOffset === 0xffffffff) localHeaderOffset = take();
-      }
-      e += 4 + len;
-    }
-    entries.push({ name, method, compressedSize, size, localHeaderOffset });
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  return entries;
-}
-
-/** Absolute byte offset where an entry's data begins (reads the entry's local header). */
-export async function zipEntryDataOffset(file: string, blob: Blob, entry: ZipEntry): Promise<number> {
-  const h = await readRange(blob, entry.localHeaderOffset, entry.localHeaderOffset + 30, file, `zip local header of ${entry.name}`);
-  const dv = new DataView(h.buffer);
-  if (dv.getUint32(0, true) !== SIG_LOCAL) throw new InputError(file, `corrupt zip: bad local header for ${entry.name}`);
-  const start = entry.localHeaderOffset + 30 + dv.getUint16(26, true) + dv.getUint16(28, true);
-  if (start + entry.compressedSize > blob.size) {
-    throw new InputError(file, `truncated file: zip entry ${entry.name} ends at byte ${start + entry.compressedSize} but the file has ${blob.size} bytes`);
-  }
-  return start;
 }
 
 function checkStored(file: string, entry: ZipEntry): void {
-  if (entry.method !== 0) {
-    throw new InputError(file, `zip entry ${entry.name} is compressed (method ${entry.method}); only stored (uncompressed) entries, as torch.save writes them, are supported`);
+  if (entry.compressionMethod !== 0) {
+    throw new InputError(file, `zip entry ${entry.name} is compressed (method ${entry.compressionMethod}); only stored (uncompressed) entries, as torch.save writes them, are supported`);
+  }
+}
+
+/** A stored (uncompressed) entry's bytes as a Blob slice: nothing is read yet. */
+async function storedEntry(file: string, entry: ZipEntry): Promise<Blob> {
+  checkStored(file, entry);
+  try {
+    return await entry.blob();
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const message = (e as Error).message;
+    if (/local file header signature/.test(message)) throw new InputError(file, `corrupt zip: bad local header for ${entry.name}`);
+    if (/overflows file bounds/.test(message)) throw new InputError(file, `truncated file: zip entry ${entry.name} goes beyond the end of the file`);
+    throw new InputError(file, `corrupt zip: ${entry.name}: ${message}`);
   }
 }
 
 /** Reads a whole (small) stored zip entry. */
-export async function readZipEntry(file: string, blob: Blob, entry: ZipEntry): Promise<Uint8Array> {
-  checkStored(file, entry);
-  const start = await zipEntryDataOffset(file, blob, entry);
-  return readRange(blob, start, start + entry.size, file, `zip entry ${entry.name}`);
+export async function readZipEntry(file: string, entry: ZipEntry): Promise<Uint8Array> {
+  const data = await storedEntry(file, entry);
+  return readRange(data, 0, entry.size, file, `zip entry ${entry.name}`);
 }
 
 const STORAGE_DTYPES: Record<string, CheckpointDType> = {
@@ -191,7 +103,7 @@ export async function openTorchZip(file: string, blob: Blob): Promise<TensorSour
   const pkl = pklEntries[0];
   const prefix = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length); // "<archive>/"
   const byName = new Map(entries.map((e) => [e.name, e]));
-  const pklBytes = await readZipEntry(file, blob, pkl);
+  const pklBytes = await readZipEntry(file, pkl);
 
   const findClass = (module: string, name: string): unknown => {
     const full = `${module}.${name}`;
@@ -238,14 +150,13 @@ export async function openTorchZip(file: string, blob: Blob): Promise<TensorSour
   const out: TensorSource[] = [];
   for (const [k, v] of dict) {
     if (typeof k !== 'string' || !(v instanceof TorchTensorRef)) continue;
-    out.push(makeSource(file, blob, prefix, byName, k, v));
+    out.push(makeSource(file, prefix, byName, k, v));
   }
   return out;
 }
 
 function makeSource(
   file: string,
-  blob: Blob,
   prefix: string,
   byName: Map<string, ZipEntry>,
   name: string,
@@ -277,14 +188,13 @@ function makeSource(
     file: where,
     read: async () => {
       if (numel === 0) return new Float32Array(0);
-      const start = await zipEntryDataOffset(file, blob, entry);
+      const data = await storedEntry(file, entry);
       if (contiguous) {
-        const a = start + t.storageOffset * bs;
-        return bytesToFloat32(await readRange(blob, a, a + numel * bs, file, `tensor ${name}`), t.storage.dtype, `${where}: tensor ${name}`);
+        const a = t.storageOffset * bs;
+        return bytesToFloat32(await readRange(data, a, a + numel * bs, file, `tensor ${name}`), t.storage.dtype, `${where}: tensor ${name}`);
       }
       // Non-contiguous: read the storage span the view touches, then gather in row-major order.
-      const a = start + t.storageOffset * bs;
-      const span = await readRange(blob, a, start + (maxIndex + 1) * bs, file, `tensor ${name}`);
+      const span = await readRange(data, t.storageOffset * bs, (maxIndex + 1) * bs, file, `tensor ${name}`);
       const all = bytesToFloat32(span, t.storage.dtype, `${where}: tensor ${name}`);
       const out = new Float32Array(numel);
       const rank = t.shape.length;

@@ -47,14 +47,3 @@ export interface Checkpoint {
 
 /** A file of a checkpoint folder or bundle, as the browser and Node both can give it. */
 export type FileMap = Map<string, Blob>;
-
-/** Errors that name the input and the problem. */
-export class InputError extends Error {
-  constructor(
-    public readonly input: string,
-    public readonly problem: string,
-  ) {
-    super(`${input}: ${problem}`);
-    this.name = 'InputError';
-  }
-}

@@ -5,25 +5,33 @@
  * settings and seeded generator. Teacher-forced scoring uses the same graph.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import { InputError } from '../convert/types.ts';
-import { loadBundle, pickVariant, readManifest, sourceLabel, type LoadedBundle } from './bundle.ts';
+import {
+  NUM_COLOURS,
+  loadBundle,
+  pickVariant,
+  readManifest,
+  variantBytes,
+  type BundleManifest,
+  type BundleSource,
+  type BundleStore,
+  type LoadedBundle,
+} from '../bundle/index.ts';
+import { InputError } from '../errors.ts';
+import { tokensPerSecond, validateSampleSettings } from './plan.ts';
 import { Rng } from './rng.ts';
-import { SamplerScratch, sampleBatch, validateSampleSettings } from './sampler.ts';
+import { SamplerScratch, sampleBatch } from './sampler.ts';
 import {
   TOP_CANDIDATES,
   type Backend,
-  type BundleManifest,
-  type BundleSource,
   type Engine,
   type EngineInfo,
+  type EngineOptions,
+  type GenerateOptions,
   type GenerateRequest,
   type GenerateResult,
-  type LoadOptions,
   type ScoreResult,
   type StepEvent,
 } from './types.ts';
-
-export const NUM_COLOURS = 512;
 
 /**
  * onnxruntime-web 1.30's WebGPU GroupQueryAttention returns wrong results when one run feeds 32 or
@@ -34,28 +42,63 @@ export const NUM_COLOURS = 512;
  */
 export const WEBGPU_MAX_CHUNK = 31;
 
-const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+/** The prompt is read in chunks of at most this many tokens, yielding between chunks. */
+export const PREFILL_CHUNK = 64;
 
-interface GpuProbe {
-  ok: boolean;
-  adapter: string;
-  fp16: boolean;
-  reason?: string;
+/**
+ * Gives the host's event loop a turn (a message or an immediate, not a clamped timer), so a
+ * worker's flush timer and incoming Stop messages run while a long run goes on.
+ */
+export function yieldToHost(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
-async function probeWebGPU(): Promise<GpuProbe> {
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** The backend an engine will use, and why. */
+export interface BackendChoice {
+  backend: Backend;
+  /** Adapter description, or 'wasm (CPU)'. */
+  adapter: string;
+  /** The adapter offers shader-f16 (fp16 weights can run). */
+  fp16: boolean;
+  fallbackReason?: string;
+}
+
+/** 'auto' takes WebGPU when an adapter is there, else wasm (saying why); 'webgpu' insists. */
+export async function chooseBackend(requested: Backend | 'auto' = 'auto'): Promise<BackendChoice> {
+  const wasm = (fallbackReason?: string): BackendChoice => ({ backend: 'wasm', adapter: 'wasm (CPU)', fp16: false, fallbackReason });
+  if (requested === 'wasm') return wasm();
+  const fail = (reason: string): BackendChoice => {
+    if (requested === 'webgpu') throw new InputError('backend webgpu', reason);
+    return wasm(reason);
+  };
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  if (!gpu) return { ok: false, adapter: '', fp16: false, reason: 'WebGPU is not available here (no navigator.gpu)' };
+  if (!gpu) return fail('WebGPU is not available here (no navigator.gpu)');
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (err) {
-    return { ok: false, adapter: '', fp16: false, reason: `WebGPU adapter request failed: ${(err as Error).message}` };
+    return fail(`WebGPU adapter request failed: ${(err as Error).message}`);
   }
-  if (!adapter) return { ok: false, adapter: '', fp16: false, reason: 'WebGPU is available but no adapter was found' };
-  const info = adapter.info;
+  if (!adapter) return fail('WebGPU is available but no adapter was found');
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((x) => x);
-  return { ok: true, adapter: parts.join(' ') || 'unknown adapter', fp16: adapter.features.has('shader-f16') };
+  const name = parts.join(' ') || 'unknown adapter';
+  const software = info?.isFallbackAdapter || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(name);
+  if (software && requested === 'auto') {
+    return wasm(`the only WebGPU adapter (${name}) is a software emulation on the CPU, slower than wasm (add ?backend=webgpu to use it anyway)`);
+  }
+  return { backend: 'webgpu', adapter: name, fp16: adapter.features.has('shader-f16') };
 }
 
 /** Runs one session call at a time: onnxruntime sessions must never run concurrently. */
@@ -83,7 +126,7 @@ export class Decoder {
     private readonly manifest: BundleManifest,
     private readonly cacheType: 'float32' | 'float16',
     private batchSize: number,
-    private readonly maxChunk = Infinity,
+    readonly maxChunk = Infinity,
     private readonly useStaticCache = false,
   ) {}
 
@@ -282,21 +325,23 @@ export class OrtEngine implements Engine {
     });
   }
 
-  async generate(
-    request: GenerateRequest,
-    options: { onStep?: (event: StepEvent) => void; signal?: AbortSignal } = {},
-  ): Promise<GenerateResult> {
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
     const { config } = this.info.manifest;
-    const prompt = Array.from(request.prompt);
     const nPixels = config.nPositions;
-    if (prompt.length >= nPixels) throw new InputError('prompt', `has ${prompt.length} tokens; at most ${nPixels - 1} can be kept`);
-    for (const t of prompt) {
-      if (!Number.isInteger(t) || t < 0 || t >= NUM_COLOURS) throw new InputError('prompt', `token ${t} is not a palette index 0..${NUM_COLOURS - 1}`);
+    // The model's input for the prefill: the start token, then the kept prompt (one copy).
+    const input = new Int32Array(request.prompt.length + 1);
+    input[0] = config.startToken;
+    input.set(request.prompt, 1);
+    const promptLength = request.prompt.length;
+    if (promptLength >= nPixels) throw new InputError('prompt', `has ${promptLength} tokens; at most ${nPixels - 1} can be kept`);
+    for (let i = 1; i < input.length; i++) {
+      const t = input[i];
+      if (!(t >= 0 && t < NUM_COLOURS) || t !== request.prompt[i - 1]) throw new InputError('prompt', `token ${request.prompt[i - 1]} is not a palette index 0..${NUM_COLOURS - 1}`);
     }
     const B = request.samples.length;
     if (B < 1) throw new InputError('samples', 'at least one sample is needed');
     request.samples.forEach((s) => validateSampleSettings(s));
-    const room = nPixels - prompt.length;
+    const room = nPixels - promptLength;
     const maxNew = Math.min(room, request.maxNewTokens ?? room);
     if (!(maxNew >= 0) || !Number.isInteger(maxNew)) throw new InputError('maxNewTokens', `must be a whole number, got ${request.maxNewTokens}`);
 
@@ -321,11 +366,22 @@ export class OrtEngine implements Engine {
           }
           let logits: Float32Array;
           if (step === 0) {
-            // Every sample shares the prompt: prefill one row, then copy its cache to all rows.
-            const S = prompt.length + 1;
-            const prefill = await dec.feed([config.startToken, ...prompt], S);
-            const lastRow = prefill.subarray((S - 1) * NUM_COLOURS, S * NUM_COLOURS);
-            for (let b = 0; b < B; b++) last.set(lastRow, b * NUM_COLOURS);
+            // Every sample shares the prompt: prefill one row in chunks (progress, Stop), then
+            // copy its cache to all rows.
+            const S = input.length;
+            const chunk = Math.min(PREFILL_CHUNK, dec.maxChunk);
+            for (let done = 0; done < S && !options.signal?.aborted; ) {
+              const n = Math.min(chunk, S - done);
+              const out = await dec.feed(input.subarray(done, done + n), n);
+              done += n;
+              if (done === S) for (let b = 0; b < B; b++) last.set(out.subarray((n - 1) * NUM_COLOURS, n * NUM_COLOURS), b * NUM_COLOURS);
+              options.onPrefill?.({ done, total: S, elapsedMs: now() - start });
+              await yieldToHost();
+            }
+            if (options.signal?.aborted) {
+              aborted = true;
+              break;
+            }
             await dec.expandBatch(B);
             logits = last;
             prefillMs = now() - start;
@@ -335,16 +391,10 @@ export class OrtEngine implements Engine {
           sampleBatch(logits, NUM_COLOURS, request.samples, rngs, this.scratch, { tokens, entropy, candidates, candidateProbs });
           for (let b = 0; b < B; b++) generated[b][step] = tokens[b];
           steps = step + 1;
-          options.onStep?.({
-            type: 'step',
-            step,
-            position: prompt.length + step,
-            tokens: tokens.slice(),
-            entropy: entropy.slice(),
-            candidates: candidates.slice(),
-            candidateProbs: candidateProbs.slice(),
-            elapsedMs: now() - start,
-          });
+          // Views of this run's own buffers, overwritten by the next step (see StepEvent).
+          options.onStep?.({ type: 'step', step, position: promptLength + step, tokens, entropy, candidates, candidateProbs, elapsedMs: now() - start });
+          // Let the host's event loop run between steps: flush timers and Stop act within a step.
+          await yieldToHost();
         }
       } finally {
         dec.dispose();
@@ -356,7 +406,7 @@ export class OrtEngine implements Engine {
         prefillMs,
         decodeMs,
         steps,
-        tokensPerSecond: decodeSteps > 0 ? (B * decodeSteps) / (decodeMs / 1000) : 0,
+        tokensPerSecond: tokensPerSecond(decodeSteps, decodeMs),
         aborted,
       };
     });
@@ -400,15 +450,18 @@ export class OrtEngine implements Engine {
   }
 }
 
+/** Threads beyond this gain little at these model sizes (docs/PERF.md). */
+const MAX_WASM_THREADS = 8;
+
 /**
- * wasm threads: the caller's choice, else the browser's core count when cross-origin isolated
- * (threads need it), else one. Always set explicitly: onnxruntime's own default reaches for
+ * wasm threads: the caller's choice, else every core when cross-origin isolated (threads need it;
+ * the engine runs in its own worker, so the page stays responsive), else one. Always set explicitly: onnxruntime's own default reaches for
  * `require('node:os')` where there is no `navigator`, which fails in ES modules.
  */
 function configureWasm(threads?: number): void {
   const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   const cores = g.navigator?.hardwareConcurrency ?? 1;
-  ort.env.wasm.numThreads = threads ?? (g.crossOriginIsolated ? Math.min(4, Math.ceil(cores / 2)) : 1);
+  ort.env.wasm.numThreads = threads ?? (g.crossOriginIsolated ? Math.min(MAX_WASM_THREADS, cores) : 1);
 }
 
 async function createSession(bundle: LoadedBundle, backend: Backend): Promise<ort.InferenceSession> {
@@ -430,35 +483,29 @@ async function createSession(bundle: LoadedBundle, backend: Backend): Promise<or
   }
 }
 
-export async function loadEngine(source: BundleSource, options: LoadOptions = {}): Promise<Engine & OrtEngine> {
-  const requested = options.backend ?? 'auto';
-  const manifest = await readManifest(source);
-  let backend: Backend = 'wasm';
-  let adapter = 'wasm (CPU)';
-  let fallbackReason: string | undefined;
-  let fp16 = false;
-  if (requested !== 'wasm') {
-    const probe = await probeWebGPU();
-    if (probe.ok) {
-      backend = 'webgpu';
-      adapter = probe.adapter;
-      fp16 = probe.fp16;
-    } else if (requested === 'webgpu') {
-      throw new InputError('backend webgpu', probe.reason ?? 'unavailable');
-    } else {
-      fallbackReason = probe.reason;
-    }
-  }
-  if (options.dtype === 'fp16' && backend === 'webgpu' && !fp16) {
-    throw new InputError('dtype fp16', `the WebGPU adapter (${adapter}) has no shader-f16 support; use fp32`);
-  }
-  const variant = pickVariant(manifest, options.dtype ?? 'auto', backend === 'webgpu' && fp16);
-  const bundle = await loadBundle(source, manifest, variant, options.onProgress);
+/** An engine over a loaded, verified bundle on the chosen backend. */
+export async function createEngine(bundle: LoadedBundle, choice: BackendChoice, options: Pick<EngineOptions, 'wasmThreads'> = {}): Promise<OrtEngine> {
   configureWasm(options.wasmThreads);
-  const session = await createSession(bundle, backend);
-  const modelBytes = variant.files.reduce((n, f) => n + f.bytes, 0);
-  const info: EngineInfo = { backend, adapter, fallbackReason, dtype: variant.dtype, modelBytes, manifest };
+  const session = await createSession(bundle, choice.backend);
+  const { backend, adapter, fallbackReason } = choice;
+  const info: EngineInfo = { backend, adapter, fallbackReason, dtype: bundle.variant.dtype, modelBytes: variantBytes(bundle.variant), manifest: bundle.manifest };
+  if (backend === 'wasm') info.wasmThreads = ort.env.wasm.numThreads; // as onnxruntime settled it
   return new OrtEngine(info, session);
 }
 
-export { sourceLabel };
+/** Picks the dtype variant this backend can run: fp16 only where the adapter has shader-f16. */
+export function variantFor(manifest: BundleManifest, choice: BackendChoice, dtype: EngineOptions['dtype'] = 'auto') {
+  if (dtype === 'fp16' && choice.backend === 'webgpu' && !choice.fp16) {
+    throw new InputError('dtype fp16', `the WebGPU adapter (${choice.adapter}) has no shader-f16 support; use fp32`);
+  }
+  return pickVariant(manifest, dtype, choice.backend === 'webgpu' && choice.fp16);
+}
+
+/** Reads, verifies and opens a bundle: manifest, backend, variant, files, session. */
+export async function loadEngine(source: BundleSource, options: EngineOptions & { store?: BundleStore; signal?: AbortSignal } = {}): Promise<OrtEngine> {
+  const read = await readManifest(source, options);
+  const choice = await chooseBackend(options.backend ?? 'auto');
+  const variant = variantFor(read.manifest, choice, options.dtype);
+  const bundle = await loadBundle(source, read, variant, options);
+  return createEngine(bundle, choice, options);
+}

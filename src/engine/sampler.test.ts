@@ -198,11 +198,8 @@ describe('sampleToken', () => {
     expect(sampleToken(logits, settings(1), new Rng(0)).entropyBits).toBeCloseTo(h, 4);
   });
 
-  it('rejects bad settings and NaN logits with clear errors', () => {
+  it('rejects NaN logits with a clear error', () => {
     const logits = randomLogits(1);
-    expect(() => sampleToken(logits, settings(-1), new Rng(0))).toThrow(/temperature/);
-    expect(() => sampleToken(logits, settings(1, 2.5), new Rng(0))).toThrow(/topK/);
-    expect(() => sampleToken(logits, settings(1, 0, 1.5), new Rng(0))).toThrow(/topP/);
     const bad = logits.slice();
     bad[7] = Number.NaN;
     expect(() => sampleToken(bad, settings(1), new Rng(0))).toThrow(/logit 7 is NaN/);

@@ -108,21 +108,9 @@ export class SamplerScratch {
 
 let defaultScratch: SamplerScratch | undefined;
 
-/** Throws a RangeError naming the bad field. */
-export function validateSampleSettings(s: SampleSettings): void {
-  if (!Number.isFinite(s.temperature) || s.temperature < 0) {
-    throw new RangeError(`sample settings: temperature must be a finite number >= 0, got ${s.temperature}`);
-  }
-  if (!Number.isInteger(s.topK) || s.topK < 0) {
-    throw new RangeError(`sample settings: topK must be an integer >= 0 (0 = off), got ${s.topK}`);
-  }
-  if (!(s.topP >= 0 && s.topP <= 1)) {
-    throw new RangeError(`sample settings: topP must be in [0, 1] (1 = off), got ${s.topP}`);
-  }
-}
-
 /**
- * Writes the sample of one row into StepEvent-shaped arrays: tokens[row], entropy[row],
+ * Writes the sample of one row into StepEvent-shaped arrays (settings are validated once per run,
+ * by the caller: see plan.ts): tokens[row], entropy[row],
  * candidates/candidateProbs[row * 5 .. row * 5 + 5). Returns the token. Allocates nothing
  * once `scratch` is large enough.
  */
@@ -136,7 +124,6 @@ export function sampleInto(
 ): number {
   const n = logits.length;
   if (n === 0) throw new RangeError('sampleToken: empty logits');
-  validateSampleSettings(settings);
   scratch.ensure(n);
   const p = scratch.probs;
   const c0 = row * TOP_CANDIDATES;

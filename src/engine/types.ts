@@ -1,67 +1,10 @@
 /**
- * The engine's public API: the same in a Web Worker, in Node (CLI) and in tests.
- * The UI talks to it only through these types (via the worker protocol in src/worker/).
+ * The engine's public API: the same in a Web Worker, in Node (CLI) and in tests. The app talks to
+ * an `Engine`, whether it runs in the page or behind the worker (src/worker/client.ts).
  */
+import type { BundleManifest, LoadProgress, WeightDType } from '../bundle/index.ts';
 
-import type { FeaturesManifestEntry } from '../convert/features.ts';
-
-/** A model bundle's manifest, `igpt.json`. */
-export interface BundleManifest {
-  format: 'igpt-bundle';
-  version: 1;
-  name: string;
-  config: {
-    nLayer: number;
-    nHead: number;
-    nEmbd: number;
-    nInner: number;
-    nPositions: number; // 1024
-    vocabSize: number; // 513 (512 colours + start token)
-    startToken: number; // 512
-    imageSize: number; // 32
-    /** Multiplier of the attention scores (GroupQueryAttention `scale`). */
-    attentionScale: number;
-  };
-  /** 512 RGB triples (0-255) and the raw clusters in [-1, 1]. */
-  palette: { rgb: number[][]; clusters: number[][] };
-  /** One entry per dtype variant; the first is the default. */
-  variants: BundleVariant[];
-  /** Graph input/output names, identical for every variant. */
-  io: {
-    inputIds: string; // int64 [B, S]
-    positionIds: string; // int64 [B, S]
-    seqlensK: string; // int32 [B]: total length - 1
-    totalSequenceLength: string; // int32 scalar
-    pastKey: string[]; // per layer, [B, H, L, headDim]
-    pastValue: string[];
-    logits: string; // float32 [B, S, 512]
-    presentKey: string[];
-    presentValue: string[];
-  };
-  provenance: {
-    source: string; // e.g. "openai/imagegpt-small" or a folder name
-    revision?: string;
-    weightFiles: string[];
-    converter: string; // "igpt-playground <version>"
-    createdAt: string; // ISO date
-    licence?: string;
-    notes?: string;
-  };
-  /** Optional: the features graph for linear probes (`igpt export --features`), see src/convert/features.ts. */
-  features?: FeaturesManifestEntry;
-}
-
-export interface BundleVariant {
-  dtype: 'fp32' | 'fp16';
-  /** The graph file, and its external data file when weights exceed 1.5 GB. */
-  files: { path: string; bytes: number; sha256: string }[];
-  graph: string; // path of the .onnx file among `files`
-  nodesPerLayer: number;
-  nodeCount: number;
-}
-
-/** Where a bundle comes from: a URL (folder URL ending in /) or a set of files. */
-export type BundleSource = { kind: 'url'; url: string } | { kind: 'files'; files: Map<string, Blob>; label?: string };
+export type { LoadProgress } from '../bundle/index.ts';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -85,7 +28,10 @@ export interface GenerateRequest {
   maxNewTokens?: number;
 }
 
-/** Emitted after each decode step. */
+/**
+ * Emitted after each decode step. The arrays may be views of buffers the engine reuses: they are
+ * valid during the callback only (copy what you keep).
+ */
 export interface StepEvent {
   type: 'step';
   /** 0-based index of the generated token; its pixel position is prompt.length + step. */
@@ -125,32 +71,39 @@ export interface EngineInfo {
   /** Adapter description, or why wasm was used. */
   adapter: string;
   fallbackReason?: string;
-  dtype: 'fp32' | 'fp16';
+  dtype: WeightDType;
   modelBytes: number;
   manifest: BundleManifest;
+  /** wasm backend: the threads onnxruntime runs on (more than 1 only when cross-origin isolated). */
+  wasmThreads?: number;
 }
 
-export interface LoadProgress {
-  loaded: number;
-  total: number;
-  file: string;
-}
-
-export interface LoadOptions {
+export interface EngineOptions {
   /** 'auto' tries WebGPU then falls back to wasm. */
   backend?: Backend | 'auto';
-  dtype?: 'fp32' | 'fp16' | 'auto';
+  dtype?: WeightDType | 'auto';
   onProgress?: (p: LoadProgress) => void;
   /** onnxruntime wasm threads (default: 1, or half the cores when the page is cross-origin isolated). */
   wasmThreads?: number;
 }
 
+/** Reading the prompt (the prefill), chunk by chunk: tokens done of total, time since the start. */
+export interface PrefillProgress {
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
+export interface GenerateOptions {
+  onStep?: (event: StepEvent) => void;
+  onPrefill?: (progress: PrefillProgress) => void;
+  /** Aborting ends the run within one step (or one prefill chunk); the result says aborted. */
+  signal?: AbortSignal;
+}
+
 export interface Engine {
   readonly info: EngineInfo;
-  generate(
-    request: GenerateRequest,
-    options?: { onStep?: (event: StepEvent) => void; signal?: AbortSignal },
-  ): Promise<GenerateResult>;
+  generate(request: GenerateRequest, options?: GenerateOptions): Promise<GenerateResult>;
   /** Teacher-forced scores of full 1024-token images. */
   score(images: ArrayLike<number>[]): Promise<ScoreResult[]>;
   dispose(): Promise<void>;

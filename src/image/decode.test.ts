@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 import { decodeImage, readImageSize } from './decode.ts';
 
 const dir = new URL('../../test/data/imagegpt-tiny-a/', import.meta.url);
@@ -176,7 +176,11 @@ describe('decodeImage', () => {
     expect(e.input).toBe('huge.png');
     expect(e.message).toContain('30000x30000');
     expect(inputError(() => decodeImage(pngClaiming(20000, 10), 'wide.png')).message).toContain('20000x10');
-    expect(inputError(() => decodeImage(pngClaiming(9000, 9000), 'mp.png')).message).toContain('9000x9000');
+    expect(inputError(() => decodeImage(pngClaiming(20000, 10), 'wide.png')).message).toContain('wider or taller than the limit of 16384x16384');
+    // 9000x9000 fits 16384x16384 but not the pixel count: the message quotes the limit it broke.
+    const mp = inputError(() => decodeImage(pngClaiming(9000, 9000), 'mp.png')).message;
+    expect(mp).toContain('9000x9000 pixels (81 megapixels), over the limit of 67.1 megapixels');
+    expect(mp).not.toContain('16384');
     expect(inputError(() => decodeImage(pngClaiming(0, 5), 'zero.png')).message).toContain('0x5');
     // Custom limits apply too.
     expect(inputError(() => decodeImage(imageOdd, 'image_odd.png', { maxPixels: 1000 })).message).toContain('61x45');

@@ -1,10 +1,15 @@
 /**
  * PNG / JPEG bytes to RGBA, with the image size checked from the header before anything is
  * decoded or allocated. Format is sniffed from magic bytes, never from the file name.
+ *
+ * JPEG is decoded with libjpeg-turbo compiled to WebAssembly (jpegTurbo.ts), as Pillow does it
+ * (accurate IDCT, fancy chroma upsampling), so a JPEG gives Pillow's pixels and tokens; jpeg-js
+ * (box upsampling, a different IDCT) only decodes the CMYK/YCCK JPEGs TurboJPEG cannot turn into RGB.
  */
 import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
+import { decodeJpegTurbo, JpegTurboError } from './jpegTurbo.ts';
 import type { RgbaImage } from './types.ts';
 
 export type ImageFormat = 'png' | 'jpeg';
@@ -98,12 +103,13 @@ function checkSize(name: string, h: ImageHeader, limits: ImageLimits): void {
   if (h.width === 0 || h.height === 0) {
     throw new InputError(name, `${kind} header gives an empty image (${h.width}x${h.height})`);
   }
-  if (h.width > lim.maxWidth || h.height > lim.maxHeight || h.width * h.height > lim.maxPixels) {
-    throw new InputError(
-      name,
-      `${kind} image is ${h.width}x${h.height} pixels, over the limit of ${lim.maxWidth}x${lim.maxHeight} ` +
-        `and ${lim.maxPixels} pixels in total; downscale it first`,
-    );
+  const size = `${kind} image is ${h.width}x${h.height} pixels`;
+  if (h.width > lim.maxWidth || h.height > lim.maxHeight) {
+    throw new InputError(name, `${size}, wider or taller than the limit of ${lim.maxWidth}x${lim.maxHeight}; downscale it first`);
+  }
+  if (h.width * h.height > lim.maxPixels) {
+    const mp = (n: number) => `${Math.round(n / 1e5) / 10} megapixels`;
+    throw new InputError(name, `${size} (${mp(h.width * h.height)}), over the limit of ${mp(lim.maxPixels)}; downscale it first`);
   }
 }
 
@@ -203,6 +209,14 @@ function jpegToRgba(name: string, bytes: Uint8Array): RgbaImage {
   if (!hasEoi) {
     throw new InputError(name, `truncated JPEG: no end-of-image marker (file is ${bytes.length} bytes)`);
   }
+  try {
+    const img = decodeJpegTurbo(bytes);
+    return { width: img.width, height: img.height, data: img.data };
+  } catch (e) {
+    if (!(e instanceof JpegTurboError)) throw e;
+    if (!/^CMYK JPEG/.test(e.message)) throw new InputError(name, `corrupt JPEG: ${e.message}`);
+  }
+  // CMYK / YCCK (Adobe) JPEGs: jpeg-js converts them to RGB.
   try {
     const img = decodeJpeg(bytes, {
       useTArray: true,

@@ -12,6 +12,7 @@ export type { ImageFormat, ImageHeader, ImageLimits } from './decode.ts';
 export { resizeBilinear, resizeTo32 } from './resize.ts';
 export type { ResampleFlavour } from './resize.ts';
 export { compositeOnWhite } from './composite.ts';
+export { completionGrid, encodeRgbPng, gridImage, tokensImage, GRID_STYLE, type GridStyle, type RgbImage } from './grid.ts';
 export {
   quantize,
   dequantize,

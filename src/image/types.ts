@@ -2,5 +2,5 @@
 export interface RgbaImage {
   width: number;
   height: number;
-  data: Uint8ClampedArray;
+  data: Uint8ClampedArray | Uint8Array;
 }

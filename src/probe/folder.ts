@@ -5,7 +5,7 @@
  * fail to decode are listed in `bad`; files that are not images or not in a class folder in
  * `skipped`; neither stops the others. Pure: entries in, tokens out.
  */
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 import { decodeImage, imageToTokens, preparePalette } from '../image/index.ts';
 
 export interface FileEntry {

@@ -5,7 +5,7 @@
  * so tokens are made for any model's palette with `quantize`, exactly as the app tokenises an
  * upload. Pure: no DOM, no Node APIs.
  */
-import { InputError } from '../convert/types.ts';
+import { InputError } from '../errors.ts';
 import { decodeImage, quantize, preparePalette } from '../image/index.ts';
 
 export const PROBE_SET_FORMAT = 'igpt-probe-set';

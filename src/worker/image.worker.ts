@@ -4,10 +4,10 @@
  * project's decoder (same pixels as the CLI), other formats the browser knows through
  * createImageBitmap + OffscreenCanvas; then resize and quantize with the model's palette.
  */
+import { InputError } from '../errors.ts';
 import { decodeImage, imageToTokens, sniffFormat, type RgbaImage } from '../image/index.ts';
-import { InputError } from '../convert/types';
-import { serializeError } from './protocol';
-import type { ImageWorkerRequest, ImageWorkerResponse } from './image-protocol';
+import type { ImageApi } from './protocol.ts';
+import { serve } from './rpc.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -30,17 +30,14 @@ async function toRgba(bytes: Uint8Array, name: string, blob: Blob): Promise<Rgba
   return { width: img.width, height: img.height, data: img.data };
 }
 
-self.onmessage = async (ev: MessageEvent<ImageWorkerRequest>) => {
-  const { id, file, name } = ev.data;
-  try {
-    const clusters = ev.data.clusters;
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const rgba = await toRgba(bytes, name, file);
-    const { tokens } = imageToTokens(rgba, clusters);
-    const msg: ImageWorkerResponse = { id, ok: true, tokens, width: rgba.width, height: rgba.height };
-    self.postMessage(msg, [tokens.buffer]);
-  } catch (e) {
-    const msg: ImageWorkerResponse = { id, ok: false, error: serializeError(e) };
-    self.postMessage(msg);
-  }
-};
+serve<ImageApi>(
+  {
+    async tokenize({ file, name, clusters }) {
+      const rgba = await toRgba(new Uint8Array(await file.arrayBuffer()), name, file);
+      const { tokens } = imageToTokens(rgba, clusters);
+      return { tokens, width: rgba.width, height: rgba.height };
+    },
+  },
+  self,
+  (v) => [(v as { tokens: Int32Array }).tokens.buffer as ArrayBuffer],
+);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TOP_CANDIDATES, type StepEvent } from '../engine/types';
-import { EngineWorkerError, isDeviceLostMessage, packSteps, serializeError } from './protocol';
-import { InputError } from '../convert/types';
+import { TOP_CANDIDATES, type StepEvent } from '../engine/types.ts';
+import { InputError } from '../errors.ts';
+import { StepBatcher, WorkerCallError, isDeviceLostMessage, serializeError, unpackSteps } from './protocol.ts';
 
 function ev(step: number, b: number): StepEvent {
   return {
@@ -17,20 +17,32 @@ function ev(step: number, b: number): StepEvent {
 }
 
 describe('step batches', () => {
-  it('packs consecutive steps row by row', () => {
-    const b = packSteps([ev(0, 3), ev(1, 3), ev(2, 3)]);
-    expect(b.count).toBe(3);
+  it('packs consecutive steps row by row, copying out of reused buffers, and unpacks them as views', () => {
+    const batcher = new StepBatcher();
+    const reused = ev(0, 3);
+    for (let step = 0; step < 40; step++) {
+      const e = ev(step, 3);
+      reused.tokens.set(e.tokens);
+      reused.entropy.set(e.entropy);
+      reused.candidates.set(e.candidates);
+      reused.candidateProbs.set(e.candidateProbs);
+      batcher.add({ ...reused, step, position: e.position, elapsedMs: e.elapsedMs }); // the engine overwrites its arrays each step
+    }
+    const out = batcher.take()!;
+    expect(batcher.take()).toBeNull();
+    const b = out.batch;
+    expect(b.count).toBe(40); // grown past the first 32 steps
     expect(b.batch).toBe(3);
-    expect(Array.from(b.positions)).toEqual([100, 101, 102]);
-    expect(Array.from(b.tokens)).toEqual([0, 1, 2, 10, 11, 12, 20, 21, 22]);
-    expect(b.entropy[4]).toBeCloseTo(1.1);
-    expect(b.candidates[TOP_CANDIDATES * 3 * 2]).toBe(200);
-    expect(b.elapsedMs).toBe(10);
-  });
-  it('is structured-cloneable', () => {
-    const b = packSteps([ev(0, 2)]);
-    const c = structuredClone(b);
-    expect(Array.from(c.tokens)).toEqual([0, 1]);
+    expect(Array.from(b.positions.subarray(0, 3))).toEqual([100, 101, 102]);
+    expect(Array.from(b.tokens.subarray(0, 9))).toEqual([0, 1, 2, 10, 11, 12, 20, 21, 22]);
+    expect(out.transfer).toContain(b.tokens.buffer);
+    const events = [...unpackSteps(structuredClone(b))];
+    expect(events).toHaveLength(40);
+    expect(events[39]).toMatchObject({ step: 39, position: 139, elapsedMs: 39 * 5 });
+    expect(Array.from(events[39].tokens)).toEqual([390, 391, 392]);
+    expect(events[2].entropy[1]).toBeCloseTo(2.1);
+    expect(events[2].candidates[0]).toBe(200);
+    expect(events[2].candidates.length).toBe(3 * TOP_CANDIDATES);
   });
 });
 
@@ -38,7 +50,7 @@ describe('errors', () => {
   it('keeps the input and problem of input errors', () => {
     const e = serializeError(new InputError('cat.png', 'is not an image'));
     expect(e).toMatchObject({ name: 'InputError', input: 'cat.png', problem: 'is not an image', message: 'cat.png: is not an image' });
-    const back = new EngineWorkerError(e);
+    const back = new WorkerCallError(e);
     expect(back.message).toBe('cat.png: is not an image');
     expect(back.deviceLost).toBe(false);
   });

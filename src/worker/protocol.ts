@@ -1,27 +1,10 @@
 /**
- * The message protocol between the UI thread and the engine worker.
- *
- * Every request carries an id; every response names the request it answers. Step events are
- * packed into one typed-array batch per flush (about one animation frame) so a 1024-step run
- * costs tens of postMessage calls per second, not one per token. Errors travel as plain objects.
+ * What travels between the UI thread and the workers (see rpc.ts for how): the two workers' APIs,
+ * step events packed into one typed-array batch per flush (about one animation frame, so a
+ * 1024-step run costs tens of messages per second, not one per token), and errors as plain objects.
  */
-import type {
-  Backend,
-  BundleManifest,
-  BundleSource,
-  EngineInfo,
-  GenerateRequest,
-  GenerateResult,
-  LoadProgress,
-  ScoreResult,
-  StepEvent,
-} from '../engine/types';
-import { TOP_CANDIDATES } from '../engine/types';
-
-export interface LoadRequestOptions {
-  backend: Backend | 'auto';
-  dtype: 'fp32' | 'fp16' | 'auto';
-}
+import type { BundleManifest, BundleSource, LoadProgress, WeightDType } from '../bundle/index.ts';
+import { TOP_CANDIDATES, type Backend, type EngineInfo, type GenerateRequest, type GenerateResult, type PrefillProgress, type ScoreResult, type StepEvent } from '../engine/types.ts';
 
 /** How the bundle's files were obtained. */
 export type CacheOutcome = 'hit' | 'stored' | 'memory' | 'none';
@@ -33,53 +16,121 @@ export interface LoadedInfo extends EngineInfo {
   cacheNote?: string;
 }
 
-export type WorkerRequest =
-  | { id: number; type: 'load'; source: BundleSource; options: LoadRequestOptions }
-  | { id: number; type: 'generate'; request: SerializedGenerateRequest }
-  | { id: number; type: 'abort'; target: number }
-  | { id: number; type: 'score'; images: Int32Array[] }
-  | { id: number; type: 'dispose' }
+export interface LoadRequestOptions {
+  backend: Backend | 'auto';
+  dtype: WeightDType | 'auto';
+  /** onnxruntime wasm threads (?threads=N); the engine's default when absent. */
+  wasmThreads?: number;
+}
+
+export type LoadEvent =
+  | { type: 'manifest'; manifest: BundleManifest; sourceLabel: string }
+  | { type: 'progress'; progress: LoadProgress & { phase: 'manifest' | 'download' | 'init' } };
+
+/** The engine worker's API. */
+export type EngineApi = {
+  load: { arg: { source: BundleSource; options: LoadRequestOptions }; result: LoadedInfo; event: LoadEvent };
+  generate: { arg: GenerateRequest; result: GenerateResult; event: { steps: StepBatch } | { prefill: PrefillProgress } };
+  score: { arg: Int32Array[]; result: ScoreResult[] };
   /** Diagnostics (?debug=1): destroy the WebGPU device, to exercise recovery. */
-  | { id: number; type: 'debug-lose-device' };
+  loseDevice: { arg: null; result: void };
+};
 
-export interface SerializedGenerateRequest extends Omit<GenerateRequest, 'prompt'> {
-  prompt: Int32Array;
+/** Unsolicited: the WebGPU device was lost; this worker's engine is gone. */
+export interface DeviceLostNotice {
+  type: 'device-lost';
+  message: string;
 }
 
-export interface LoadProgressMessage extends LoadProgress {
-  phase: 'manifest' | 'download' | 'init';
-}
+/** The image worker's API: an uploaded file to the model's tokens. */
+export type ImageApi = {
+  tokenize: { arg: { file: Blob; name: string; clusters: number[][] }; result: { tokens: Int32Array; width: number; height: number } };
+};
 
 /** Several consecutive step events of one run, packed. */
 export interface StepBatch {
-  /** Number of steps in this batch. */
   count: number;
   /** Samples per step (batch rows). */
   batch: number;
-  /** Step index and pixel position of each step. */
   steps: Int32Array;
   positions: Int32Array;
+  elapsedMs: Float64Array;
   /** count x batch */
   tokens: Int32Array;
   entropy: Float32Array;
   /** count x batch x TOP_CANDIDATES */
   candidates: Int32Array;
   candidateProbs: Float32Array;
-  /** elapsedMs of the last step. */
-  elapsedMs: number;
 }
 
-export type WorkerResponse =
-  | { id: number; type: 'progress'; progress: LoadProgressMessage }
-  | { id: number; type: 'manifest'; manifest: BundleManifest; sourceLabel: string }
-  | { id: number; type: 'loaded'; info: LoadedInfo }
-  | { id: number; type: 'steps'; batch: StepBatch }
-  | { id: number; type: 'generated'; result: GenerateResult }
-  | { id: number; type: 'scored'; results: ScoreResult[] }
-  | { id: number; type: 'done' }
-  | { id: number; type: 'error'; error: WorkerError }
-  /** Unsolicited: the WebGPU device was lost (id 0). The engine in this worker is gone. */
-  | { id: number; type: 'device-lost'; message: string };
+/** Collects step events into a batch: one copy per step, out of the engine's reused buffers. */
+export class StepBatcher {
+  private b: StepBatch | null = null;
+
+  get size(): number {
+    return this.b?.count ?? 0;
+  }
+
+  add(e: StepEvent): void {
+    const B = e.tokens.length;
+    const K = TOP_CANDIDATES;
+    let b = this.b;
+    if (!b || b.count === b.steps.length) b = this.b = grow(b, B);
+    const i = b.count++;
+    b.steps[i] = e.step;
+    b.positions[i] = e.position;
+    b.elapsedMs[i] = e.elapsedMs;
+    b.tokens.set(e.tokens, i * B);
+    b.entropy.set(e.entropy, i * B);
+    b.candidates.set(e.candidates.subarray(0, B * K), i * B * K);
+    b.candidateProbs.set(e.candidateProbs.subarray(0, B * K), i * B * K);
+  }
+
+  /** The batch so far and its buffers (for postMessage's transfer list); the batcher starts afresh. */
+  take(): { batch: StepBatch; transfer: ArrayBuffer[] } | null {
+    const b = this.b;
+    this.b = null;
+    if (!b || b.count === 0) return null;
+    const transfer = [b.steps, b.positions, b.elapsedMs, b.tokens, b.entropy, b.candidates, b.candidateProbs].map((a) => a.buffer as ArrayBuffer);
+    return { batch: b, transfer };
+  }
+}
+
+function grow(old: StepBatch | null, batch: number): StepBatch {
+  const cap = old ? old.steps.length * 2 : 32;
+  const K = TOP_CANDIDATES;
+  const b: StepBatch = {
+    count: old?.count ?? 0,
+    batch,
+    steps: new Int32Array(cap),
+    positions: new Int32Array(cap),
+    elapsedMs: new Float64Array(cap),
+    tokens: new Int32Array(cap * batch),
+    entropy: new Float32Array(cap * batch),
+    candidates: new Int32Array(cap * batch * K),
+    candidateProbs: new Float32Array(cap * batch * K),
+  };
+  if (old) for (const k of ['steps', 'positions', 'elapsedMs', 'tokens', 'entropy', 'candidates', 'candidateProbs'] as const) b[k].set(old[k] as never);
+  return b;
+}
+
+/** The steps of a batch as StepEvents whose arrays are views of the batch (no copy). */
+export function* unpackSteps(b: StepBatch): Generator<StepEvent> {
+  const B = b.batch;
+  const K = TOP_CANDIDATES;
+  for (let i = 0; i < b.count; i++) {
+    yield {
+      type: 'step',
+      step: b.steps[i],
+      position: b.positions[i],
+      elapsedMs: b.elapsedMs[i],
+      tokens: b.tokens.subarray(i * B, (i + 1) * B),
+      entropy: b.entropy.subarray(i * B, (i + 1) * B),
+      candidates: b.candidates.subarray(i * B * K, (i + 1) * B * K),
+      candidateProbs: b.candidateProbs.subarray(i * B * K, (i + 1) * B * K),
+    };
+  }
+}
 
 export interface WorkerError {
   name: string;
@@ -87,43 +138,8 @@ export interface WorkerError {
   /** For input errors: the file or URL at fault, and what is wrong with it. */
   input?: string;
   problem?: string;
-  /** The WebGPU device was lost; the worker recreates the engine on the next request. */
+  /** The WebGPU device was lost. */
   deviceLost?: boolean;
-}
-
-/** Pack step events (all of one run, consecutive) into one batch. */
-export function packSteps(events: StepEvent[]): StepBatch {
-  const count = events.length;
-  const batch = count > 0 ? events[0].tokens.length : 0;
-  const k = TOP_CANDIDATES;
-  const out: StepBatch = {
-    count,
-    batch,
-    steps: new Int32Array(count),
-    positions: new Int32Array(count),
-    tokens: new Int32Array(count * batch),
-    entropy: new Float32Array(count * batch),
-    candidates: new Int32Array(count * batch * k),
-    candidateProbs: new Float32Array(count * batch * k),
-    elapsedMs: count > 0 ? events[count - 1].elapsedMs : 0,
-  };
-  events.forEach((e, i) => {
-    out.steps[i] = e.step;
-    out.positions[i] = e.position;
-    out.tokens.set(e.tokens.subarray(0, batch), i * batch);
-    out.entropy.set(e.entropy.subarray(0, batch), i * batch);
-    const c = e.candidates.subarray(0, batch * k);
-    out.candidates.set(c, i * batch * k);
-    out.candidateProbs.set(e.candidateProbs.subarray(0, batch * k), i * batch * k);
-  });
-  return out;
-}
-
-/** The buffers of a batch, for postMessage's transfer list. */
-export function batchTransferables(b: StepBatch): ArrayBuffer[] {
-  return [b.steps, b.positions, b.tokens, b.entropy, b.candidates, b.candidateProbs].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
 }
 
 const DEVICE_LOST = /device (was |is |has been )?lost|lost (the )?device|device.?lost|DEVICE_REMOVED|device (is )?destroyed|GPUDevice.*(lost|destroyed)/i;
@@ -134,21 +150,17 @@ export function isDeviceLostMessage(message: string): boolean {
 
 /** Turn anything thrown into a structured, cloneable error. */
 export function serializeError(e: unknown): WorkerError {
-  if (e && typeof e === 'object') {
-    const o = e as { name?: unknown; message?: unknown; input?: unknown; problem?: unknown };
-    const message = typeof o.message === 'string' ? o.message : String(e);
-    const out: WorkerError = { name: typeof o.name === 'string' ? o.name : 'Error', message };
-    if (typeof o.input === 'string') out.input = o.input;
-    if (typeof o.problem === 'string') out.problem = o.problem;
-    if (isDeviceLostMessage(message)) out.deviceLost = true;
-    return out;
-  }
-  const message = String(e);
-  return { name: 'Error', message, ...(isDeviceLostMessage(message) ? { deviceLost: true } : {}) };
+  const o = (e && typeof e === 'object' ? e : {}) as { name?: unknown; message?: unknown; input?: unknown; problem?: unknown };
+  const message = typeof o.message === 'string' ? o.message : String(e);
+  const out: WorkerError = { name: typeof o.name === 'string' ? o.name : 'Error', message };
+  if (typeof o.input === 'string') out.input = o.input;
+  if (typeof o.problem === 'string') out.problem = o.problem;
+  if (isDeviceLostMessage(message)) out.deviceLost = true;
+  return out;
 }
 
 /** An Error rebuilt on the UI side from a WorkerError. */
-export class EngineWorkerError extends Error {
+export class WorkerCallError extends Error {
   readonly input?: string;
   readonly problem?: string;
   readonly deviceLost: boolean;

@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { forgetUpload, listExamples, loadExample, uploadImage, EXAMPLES_URL, type Example } from '../controller';
+import { listExamples, loadExample, uploadImage, EXAMPLES_URL, type Example } from '../actions/index.ts';
 import { floodFill, stamp, strokeLine, type Tool } from '../drawing';
 import { nearestToken, paletteOrder } from '../palette';
-import { IMAGE_SIZE } from '../settings';
+import { IMAGE_SIZE } from '../../bundle/index.ts';
 import { useStore } from '../store';
 import { TokenCanvas, eventPixel } from './TokenCanvas';
 
@@ -12,14 +12,15 @@ export function PromptView({ large = false }: { large?: boolean }) {
   const label = useStore((s) => s.prompt.label);
   const rgb = useStore((s) => s.palette?.rgb ?? null);
   const rows = useStore((s) => s.settings.rowsToKeep);
+  const busy = useStore((s) => s.promptBusy);
   return (
-    <figure className={`prompt-view ${large ? 'large' : ''}`}>
+    <figure className={`prompt-view ${large ? 'large' : ''}`} aria-busy={busy !== null}>
       <div className="canvas-wrap">
         <TokenCanvas label="Prompt" tokens={tokens} rgb={rgb} />
         <div className="dim" style={{ top: `${(rows / IMAGE_SIZE) * 100}%` }} aria-hidden="true" />
       </div>
       <figcaption>
-        {tokens ? label || 'prompt' : 'no image yet'} · keeps {rows} of 32 rows
+        {busy ? <span className="busy">Reading {busy}…</span> : <>{tokens ? label || 'prompt' : 'no image yet'} · keeps {rows} of 32 rows</>}
       </figcaption>
     </figure>
   );
@@ -163,6 +164,8 @@ export function DrawingPad() {
   const order = useMemo(() => (palette ? paletteOrder(palette.rgb) : []), [palette]);
   const white = useMemo(() => (palette ? nearestToken(palette.rgb, 255, 255, 255) : 0), [palette]);
   const paletteRef = useRef<HTMLCanvasElement | null>(null);
+  /** The keyboard cursor on the drawing canvas (arrows move it, Space or Enter applies the tool). */
+  const [cursor, setCursor] = useState<[number, number] | null>(null);
 
   useEffect(() => {
     const c = paletteRef.current;
@@ -180,9 +183,8 @@ export function DrawingPad() {
   const ink = tool === 'eraser' ? white : colour;
 
   const apply = (next: Int32Array, first: boolean) => {
-    forgetUpload();
     if (first) setPrompt(next, 'drawing', { recordHistory: true });
-    else useStore.setState((s) => ({ prompt: { tokens: next, label: 'drawing', version: s.prompt.version + 1 } }));
+    else useStore.setState((s) => ({ prompt: { tokens: next, label: 'drawing', version: s.prompt.version + 1, upload: null } }));
   };
 
   const down = (e: React.PointerEvent<HTMLCanvasElement>) => {
@@ -210,6 +212,31 @@ export function DrawingPad() {
   const up = () => {
     last.current = null;
   };
+  const applyAt = (x: number, y: number) => {
+    if (tool === 'eyedropper') set({ colour: base[y * IMAGE_SIZE + x], tool: 'brush' });
+    else apply(tool === 'fill' ? floodFill(base, x, y, colour) : stamp(base, x, y, brushSize, ink), true);
+  };
+  const key = (e: React.KeyboardEvent<HTMLCanvasElement>) => {
+    const [x, y] = cursor ?? [16, 16];
+    const move = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
+    if (move) {
+      setCursor([Math.min(31, Math.max(0, x + move[0])), Math.min(31, Math.max(0, y + move[1]))]);
+    } else if (e.key === ' ' || e.key === 'Enter') {
+      applyAt(x, y);
+      setCursor([x, y]);
+    } else return;
+    e.preventDefault();
+    e.stopPropagation();
+  };
+  const selected = Math.max(0, order.indexOf(colour));
+  const paletteKey = (e: React.KeyboardEvent<HTMLCanvasElement>) => {
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -32, ArrowDown: 32 }[e.key];
+    if (step === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    const t = order[Math.min(order.length - 1, Math.max(0, selected + step))];
+    set({ colour: t, tool: tool === 'eraser' || tool === 'eyedropper' ? 'brush' : tool });
+  };
 
   return (
     <div className="drawing">
@@ -223,8 +250,11 @@ export function DrawingPad() {
           onPointerMove={move}
           onPointerUp={up}
           onPointerLeave={up}
+          onKeyDown={key}
+          description="Arrow keys move the cursor; Space or Enter applies the tool"
         />
         <div className="kept-line" style={{ top: `${(rows / IMAGE_SIZE) * 100}%` }} aria-hidden="true" />
+        {cursor && <div className="key-cursor" style={{ left: `${(cursor[0] / 32) * 100}%`, top: `${(cursor[1] / 32) * 100}%` }} aria-hidden="true" />}
       </div>
       <div className="tools">
         <div className="toolbar" role="toolbar" aria-label="Drawing tools">
@@ -258,11 +288,15 @@ export function DrawingPad() {
           />
           <span className="muted small">colour {colour}</span>
         </div>
+        <div className="palette-wrap">
         <canvas
           ref={paletteRef}
           className="palette-canvas pixels"
           role="img"
           aria-label="Palette"
+          aria-description="Arrow keys choose the colour"
+          tabIndex={0}
+          onKeyDown={paletteKey}
           width={32}
           height={16}
           onPointerDown={(e) => {
@@ -273,6 +307,8 @@ export function DrawingPad() {
             if (t !== undefined) set({ colour: t, tool: tool === 'eraser' || tool === 'eyedropper' ? 'brush' : tool });
           }}
         />
+        <div className="key-cursor" style={{ left: `${((selected % 32) / 32) * 100}%`, top: `${(Math.floor(selected / 32) / 16) * 100}%`, width: `${100 / 32}%`, height: `${100 / 16}%` }} aria-hidden="true" />
+        </div>
       </div>
     </div>
   );

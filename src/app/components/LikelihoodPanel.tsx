@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
-import { scorePrompt } from '../controller';
+import { scorePrompt } from '../actions/index.ts';
 import { heatColor } from '../palette';
-import { IMAGE_SIZE } from '../settings';
+import { IMAGE_SIZE } from '../../bundle/index.ts';
 import { useStore } from '../store';
 
 /** Bits shown at full heat in the surprise map. */

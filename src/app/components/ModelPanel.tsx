@@ -1,18 +1,16 @@
 import { useEffect, useState } from 'react';
-import { deleteCachedBundle, listCachedBundles, type CachedBundle } from '../../worker/bundles';
-import { loadModelFromFiles, loadModelFromUrl, onCacheChange, wasmNotice } from '../controller';
+import { deleteCachedBundle, listCachedBundles, type CachedBundle } from '../../worker/cache.ts';
+import { loadModelFromFiles, loadModelFromUrl, wasmNotice } from '../actions/index.ts';
 import { formatBytes, fromDataTransfer, fromFileList, pickedLabel, type PickedFile } from '../files';
 import { useStore } from '../store';
 
 function useCachedBundles(): [CachedBundle[], () => void] {
   const [list, setList] = useState<CachedBundle[]>([]);
+  const version = useStore((s) => s.cacheVersion);
   const refresh = () => {
     listCachedBundles().then(setList, () => setList([]));
   };
-  useEffect(() => {
-    refresh();
-    return onCacheChange(refresh);
-  }, []);
+  useEffect(refresh, [version]);
   return [list, refresh];
 }
 
@@ -44,6 +42,11 @@ export function ModelPanel() {
               <span className="badge badge-cpu">wasm</span>
             )}{' '}
             <span className="muted">{info.adapter}</span>
+            {info.wasmThreads !== undefined && (
+              <span className="muted">
+                {' '}· {info.wasmThreads} {info.wasmThreads === 1 ? 'thread' : 'threads'}
+              </span>
+            )}
           </dd>
           <dt>Weights</dt>
           <dd>
@@ -149,7 +152,7 @@ export function ModelPanel() {
               {cached.map((c) => (
                 <li key={c.baseUrl}>
                   <span className="cached-name" title={c.baseUrl}>
-                    {c.name}
+                    {c.name} <span className="muted cached-url">{c.baseUrl}</span>
                   </span>
                   <span className="muted">{formatBytes(c.bytes)}</span>
                   <button className="small" disabled={loading} onClick={() => void loadModelFromUrl(c.baseUrl).then(refresh)}>

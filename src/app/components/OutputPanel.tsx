@@ -1,8 +1,9 @@
-import { useState } from 'react';
-import { canGenerate, exportGrid, generate, painter, stop } from '../controller';
-import { ENTROPY_SCALE_BITS, type PixelInfo } from '../painter';
+import { useEffect, useRef, useState } from 'react';
+import { canGenerate, exportGrid, generate, recordingSupported, stop } from '../actions/index.ts';
+import { ENTROPY_SCALE_BITS, painter, type PixelInfo } from '../painter.ts';
 import { heatColor } from '../palette';
-import { IMAGE_SIZE, sampleLayout } from '../settings';
+import { IMAGE_SIZE } from '../../bundle/index.ts';
+import { sampleLayout } from '../settings';
 import { useStore } from '../store';
 import { TokenCanvas, eventPixel } from './TokenCanvas';
 
@@ -23,6 +24,7 @@ export function RunControls() {
   useStore((s) => s.model.phase);
   useStore((s) => s.prompt.tokens);
   useStore((s) => s.palette);
+  useStore((s) => s.promptBusy);
   const running = phase === 'running';
   const ready = canGenerate();
   return (
@@ -37,26 +39,67 @@ export function RunControls() {
   );
 }
 
-function RunStats() {
-  const run = useStore((s) => s.run);
-  if (run.phase === 'idle') return <div className="run-stats muted">Press Generate to complete the image.</div>;
-  const frac = run.totalTokens > 0 ? run.paintedTokens / run.totalTokens : 1;
+/** Record the next run as a video (WebM), then download it. */
+export function RecordControls() {
+  const recording = useStore((s) => s.recording);
+  const file = useStore((s) => s.recordingFile);
+  const set = useStore((s) => s.set);
+  if (!recordingSupported()) return null;
   return (
-    <div className="run-stats">
+    <span className="record-controls">
+      <button aria-pressed={recording !== 'off'} disabled={recording === 'recording'} onClick={() => set({ recording: recording === 'off' ? 'armed' : 'off' })} title="Record the next run as a video">
+        {recording === 'recording' ? '● Recording' : recording === 'armed' ? 'Record next run: on' : 'Record next run'}
+      </button>
+      {file && (
+        <a className="button" href={file.url} download="igpt-run.webm">
+          Download recording ({(file.bytes / 1e6).toFixed(1)} MB)
+        </a>
+      )}
+    </span>
+  );
+}
+
+/** Progress of the run: reading the prompt, then pixels; it stays after the run ends. */
+export function RunStats({ large = false }: { large?: boolean }) {
+  const run = useStore((s) => s.run);
+  const clock = useRef<HTMLSpanElement | null>(null);
+  const running = run.phase === 'running';
+  // While running, the elapsed time ticks even between updates (before the first pixel too); the
+  // clock is written straight into the DOM, not through a React render.
+  useEffect(() => {
+    if (!running) return;
+    const tick = () => {
+      const r = useStore.getState().run;
+      if (clock.current) clock.current.textContent = `${(Math.max(r.elapsedMs, performance.now() - r.startedAt) / 1000).toFixed(1)} s`;
+    };
+    const id = setInterval(tick, 100);
+    return () => clearInterval(id);
+  }, [running]);
+  if (run.phase === 'idle') return <div className="run-stats muted">Press Generate to complete the image.</div>;
+  const seconds = `${((running ? Math.max(run.elapsedMs, performance.now() - run.startedAt) : run.elapsedMs) / 1000).toFixed(1)} s`;
+  const reading = running && run.paintedTokens === 0;
+  const frac = reading ? (run.prefill ? (0.1 * run.prefill.done) / run.prefill.total : 0) : run.totalTokens > 0 ? run.paintedTokens / run.totalTokens : 1;
+  const ended = { done: 'Done', stopped: 'Stopped', error: 'Failed', running: '', idle: '' }[run.phase];
+  const text = reading
+    ? `Reading the prompt${run.prefill ? ` · ${run.prefill.done}/${run.prefill.total} tokens` : ''} · `
+    : `${ended ? `${ended} · ` : ''}${run.paintedTokens}/${run.totalTokens} pixels · ${run.tokensPerSecond.toFixed(1)} tokens/s per sample · `;
+  return (
+    <div className={`run-stats ${large ? 'large' : ''}`} data-phase={run.phase}>
       <progress aria-label="Generation progress" max={1} value={frac} />
       <span>
-        {run.paintedTokens}/{run.totalTokens} pixels · {run.tokensPerSecond.toFixed(1)} tokens/s ·{' '}
-        {(run.elapsedMs / 1000).toFixed(1)} s{run.error ? '' : ''}
+        {text}
+        <span ref={clock}>{seconds}</span>
       </span>
     </div>
   );
 }
 
-export function SampleGrid({ large = false }: { large?: boolean }) {
+export function SampleGrid({ large = false, cell, width }: { large?: boolean; cell?: number; width?: number }) {
   const runLayout = useStore((s) => s.run.layout);
   const settings = useStore((s) => s.settings);
   const rgb = useStore((s) => s.palette?.rgb ?? null);
-  const prompt = useStore((s) => s.prompt.tokens);
+  // The original next to the samples is the image the run started from, even if the prompt changed since.
+  const prompt = useStore((s) => (s.run.phase !== 'idle' ? s.run.prompt : null) ?? s.prompt.tokens);
   const runKept = useStore((s) => s.run.keptRows);
   const runPhase = useStore((s) => s.run.phase);
   const [hover, setHover] = useState<Hover | null>(null);
@@ -70,12 +113,14 @@ export function SampleGrid({ large = false }: { large?: boolean }) {
   };
 
   return (
-    <div className={`sample-grid ${large ? 'large' : ''}`} style={{ ['--cols' as string]: layout.cols }}>
+    <div className={`sample-grid ${large ? 'large' : ''}`} style={{ ['--cols' as string]: layout.cols, ...(cell ? { ['--cell' as string]: `${cell}px` } : {}), ...(width ? { width: `${width}px` } : {}) }}>
       {layout.temperatures.map((temp, r) => (
         <div className="sample-row" key={r}>
-          <div className="row-label">
-            {layout.rows > 1 || large ? <span>T = {temp.toFixed(2)}</span> : null}
-          </div>
+          {layout.rows > 1 && (
+            <div className="row-label">
+              <span>T = {temp.toFixed(2)}</span>
+            </div>
+          )}
           {r === 0 ? (
             <figure className="sample original">
               <div className="canvas-wrap">
@@ -171,6 +216,7 @@ export function OutputPanel() {
         <button onClick={() => void exportGrid()} disabled={!hasRun}>
           Export PNG
         </button>
+        <RecordControls />
       </div>
       <RunStats />
       {view === 'uncertainty' && <EntropyLegend />}

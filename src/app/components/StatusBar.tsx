@@ -26,7 +26,7 @@ export function StatusBar() {
   useStore((s) => s.model);
   const run = useStore((s) => s.run.phase);
   const hasPrompt = useStore((s) => s.prompt.tokens !== null);
-  const batch = useStore((s) => s.run.layout?.samples.length ?? 0);
+  const batch = useStore((s) => (s.run.layout ? s.run.layout.rows * s.run.layout.cols : 0));
   const runId = useStore((s) => s.run.id);
   const m = modelText();
   let runText = '';
@@ -43,12 +43,15 @@ export function StatusBar() {
   );
 }
 
+/** Messages; in presentation mode only errors (no banners on the projector). */
 export function Notices() {
-  const notices = useStore((s) => s.notices);
+  const presenting = useStore((s) => s.presentation);
+  const all = useStore((s) => s.notices);
   const dismiss = useStore((s) => s.dismiss);
+  const notices = presenting ? all.filter((n) => n.level === 'error') : all;
   if (notices.length === 0) return null;
   return (
-    <div className="notices">
+    <section className="notices" aria-label="Messages">
       {notices.map((n) => (
         <div key={n.id} className={`notice notice-${n.level}`} role={n.level === 'error' ? 'alert' : undefined}>
           <span>{n.text}</span>
@@ -57,6 +60,6 @@ export function Notices() {
           </button>
         </div>
       ))}
-    </div>
+    </section>
   );
 }

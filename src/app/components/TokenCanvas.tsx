@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { paintTokens } from '../palette';
-import { IMAGE_SIZE } from '../settings';
+import { IMAGE_SIZE } from '../../bundle/index.ts';
 
 /** A 32x32 canvas showing token colours; repainted when tokens or palette change. */
 export function TokenCanvas(props: {
@@ -13,6 +13,9 @@ export function TokenCanvas(props: {
   onPointerMove?: React.PointerEventHandler<HTMLCanvasElement>;
   onPointerUp?: React.PointerEventHandler<HTMLCanvasElement>;
   onPointerLeave?: React.PointerEventHandler<HTMLCanvasElement>;
+  /** Makes the canvas focusable and keyboard-usable (drawing). */
+  onKeyDown?: React.KeyboardEventHandler<HTMLCanvasElement>;
+  description?: string;
 }) {
   const ref = useRef<HTMLCanvasElement | null>(null);
   const { tokens, rgb } = props;
@@ -44,6 +47,9 @@ export function TokenCanvas(props: {
       onPointerMove={props.onPointerMove}
       onPointerUp={props.onPointerUp}
       onPointerLeave={props.onPointerLeave}
+      onKeyDown={props.onKeyDown}
+      tabIndex={props.onKeyDown ? 0 : undefined}
+      aria-description={props.description}
     />
   );
 }

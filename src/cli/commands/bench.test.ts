@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../testio.ts';
+import { runCli } from '../../../test/testio.ts';
 import { installGpuCounters, stepProfile, type GpuCounts } from './bench.ts';
 
 /** Stand-ins for the WebGPU classes: each method records that the original ran. */

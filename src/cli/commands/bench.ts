@@ -4,23 +4,23 @@ import { intOption, numberListOption, parseArgs, UsageError, type OptionSpecs } 
 import { BACKEND_OPTIONS, makeCtx, openEngine, resolveModelDir, round, writeJson, type CliIO } from './common.ts';
 
 export const BENCH_USAGE = `usage: igpt bench [--model DIR] [--batch 1,8] [--steps 64] [--prefix 512]
-                  [--backend wasm|webgpu] [--dtype fp32|fp16|auto] [--json] [--profile] [--progress]
+                  [--backend wasm|webgpu] [--dtype fp32|fp16|q4|auto] [--json] [--profile] [--progress]
   For each batch size: a short first run (cold: session warm-up, shader compilation), then a
   measured run with a --prefix token prompt and --steps decode steps.
   --profile (webgpu): count the GPU work of each decode step (compute dispatches = kernels_per_step,
   queue submits, buffer writes and copies, readbacks); adds a little CPU time per call.
   --progress: one JSON line per finished batch size on stderr (survives a run that is cut off).`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   model: { type: 'string', short: 'm' },
   batch: { type: 'string', short: 'b' },
   steps: { type: 'string' },
   prefix: { type: 'string' },
-  json: { type: 'flag' },
-  profile: { type: 'flag' },
-  progress: { type: 'flag' },
+  json: { type: 'boolean' },
+  profile: { type: 'boolean' },
+  progress: { type: 'boolean' },
   ...BACKEND_OPTIONS,
-};
+} satisfies OptionSpecs;
 
 const COLD_STEPS = 4;
 
@@ -155,7 +155,7 @@ async function run(
 
 export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length > 0) throw new UsageError(`bench takes no arguments, got "${args.positionals[0]}"`);
   const batches = numberListOption(args, 'batch', [1, 8], 1, 256, true);
   const prefix = intOption(args, 'prefix', 512, 0, 1023);
@@ -165,7 +165,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
   const dir = await resolveModelDir(ctx, args);
   const { engine, loadMs } = await openEngine(ctx, dir, args);
   let counts: GpuCounts | null = null;
-  if (args.flags.has('profile')) {
+  if (args.values.profile) {
     counts = engine.info.backend === 'webgpu' ? installGpuCounters() : null;
     if (!counts) ctx.note(`bench: --profile counts WebGPU calls; the ${engine.info.backend} backend has none`);
   }
@@ -180,7 +180,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       const warm = await run(engine, prompt, batch, steps, counts);
       const entry = { batch, cold, warm };
       runs.push(entry);
-      if (args.flags.has('progress')) ctx.note(`bench: ${JSON.stringify(entry)}`);
+      if (args.values.progress) ctx.note(`bench: ${JSON.stringify(entry)}`);
       if (!ctx.json) {
         ctx.say(
           `batch ${String(batch).padStart(3)}: prefill ${round(warm.prefill_ms, 1)} ms (cold ${round(cold.prefill_ms, 1)}), ` +
@@ -200,7 +200,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
         load_ms: loadMs,
         prefix,
         steps,
-        ...(args.flags.has('profile') ? { kernels_per_step: firstProfile?.kernels_per_step ?? null } : {}),
+        ...(args.values.profile ? { kernels_per_step: firstProfile?.kernels_per_step ?? null } : {}),
         runs,
       });
     }

@@ -3,12 +3,11 @@ import { readFile, stat } from 'node:fs/promises';
 import v8 from 'node:v8';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../../convert/types.ts';
-import type { Backend, Engine, LoadOptions } from '../../engine/types.ts';
+import { InputError } from '../../errors.ts';
+import type { Backend, Engine, EngineOptions } from '../../engine/types.ts';
 import { readFolderFiles } from '../nodeFiles.ts';
 import { setupNodeWebGPU } from '../nodeWebgpu.ts';
-import type { ParsedArgs } from '../args.ts';
-import { choiceOption } from '../args.ts';
+import { choiceOption, type OptionValues } from '../args.ts';
 
 export interface OutStream {
   write(chunk: string): unknown;
@@ -35,7 +34,7 @@ export interface Ctx {
   note(line: string): void;
 }
 
-export function makeCtx(io: CliIO, json: boolean): Ctx {
+export function makeCtx(io: CliIO, json = false): Ctx {
   return {
     io,
     env: io.env ?? process.env,
@@ -59,8 +58,8 @@ export function resolvePath(ctx: Ctx, p: string): string {
 }
 
 /** `--model DIR`, default models/default in the package; must be a folder holding igpt.json. */
-export async function resolveModelDir(ctx: Ctx, args: ParsedArgs): Promise<string> {
-  const given = args.values.get('model');
+export async function resolveModelDir(ctx: Ctx, args: { values: { model?: string } }): Promise<string> {
+  const given = args.values.model;
   const dir = given === undefined ? DEFAULT_MODEL_DIR : resolvePath(ctx, given);
   const st = await stat(dir).catch(() => undefined);
   if (!st) {
@@ -80,9 +79,9 @@ export async function resolveModelDir(ctx: Ctx, args: ParsedArgs): Promise<strin
 export const BACKEND_OPTIONS = { backend: { type: 'string' }, dtype: { type: 'string' } } as const;
 
 /** Loads the engine for the bundle folder with `--backend wasm|webgpu` (default wasm) and `--dtype`. */
-export async function openEngine(ctx: Ctx, dir: string, args: ParsedArgs): Promise<{ engine: Engine; loadMs: number }> {
+export async function openEngine(ctx: Ctx, dir: string, args: OptionValues): Promise<{ engine: Engine; loadMs: number }> {
   const backend = choiceOption<Backend>(args, 'backend', ['wasm', 'webgpu'], 'wasm');
-  const dtype = choiceOption<'fp32' | 'fp16' | 'auto'>(args, 'dtype', ['fp32', 'fp16', 'auto'], 'auto');
+  const dtype = choiceOption<'fp32' | 'fp16' | 'q4' | 'auto'>(args, 'dtype', ['fp32', 'fp16', 'q4', 'auto'], 'auto');
   if (backend === 'webgpu') {
     let why = '';
     if (!(await setupNodeWebGPU((r) => (why = r)))) throw new InputError('--backend webgpu', why);
@@ -90,7 +89,7 @@ export async function openEngine(ctx: Ctx, dir: string, args: ParsedArgs): Promi
   if (!ctx.env.IGPT_WASM_TURBOFAN) useLiftoffOnly();
   const files = await readFolderFiles(dir);
   const { loadEngine } = await import('../../engine/engine.ts');
-  const options: LoadOptions = { backend, dtype };
+  const options: EngineOptions = { backend, dtype };
   const t0 = performance.now();
   const engine = await loadEngine({ kind: 'files', files, label: dir }, options);
   return { engine, loadMs: performance.now() - t0 };

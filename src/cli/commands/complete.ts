@@ -1,20 +1,24 @@
 /** `igpt complete --model DIR IMAGE`: keeps the top rows of an image and samples the rest. */
-import { writeFile } from 'node:fs/promises';
-import { dequantize } from '../../image/index.ts';
-import type { SampleSettings, StepEvent } from '../../engine/types.ts';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { InputError } from '../../errors.ts';
+import { IMAGE_SIZE, IMAGE_TOKENS } from '../../bundle/index.ts';
+import { LIMITS, planRun } from '../../engine/plan.ts';
+import type { StepEvent } from '../../engine/types.ts';
+import { completionGrid, encodeRgbPng } from '../../image/index.ts';
 import { intOption, numberListOption, numberOption, parseArgs, UsageError, type OptionSpecs } from '../args.ts';
-import { encodeRgbPng, gridImage, type RgbImage } from '../png.ts';
 import { BACKEND_OPTIONS, makeCtx, openEngine, resolveModelDir, resolvePath, round, writeJson, type CliIO } from './common.ts';
 import { imageFileTokens, readBundleManifest } from './score.ts';
 
 export const COMPLETE_USAGE = `usage: igpt complete [--model DIR] IMAGE [--rows 16] [--samples 4] [--temperature T[,T...]]
                      [--top-k K] [--top-p P] [--seed S] [--max-new-tokens N] [--out grid.png]
-                     [--backend wasm|webgpu] [--dtype fp32|fp16|auto] [--json]
+                     [--backend wasm|webgpu] [--dtype fp32|fp16|q4|auto] [--json]
   Keeps the first --rows pixel rows of the (32x32, quantised) image and samples the rest.
-  Several temperatures give one row of samples each; sample j of every row uses seed S+j.
-  --out writes a PNG grid (x4): per row the original, then each completion.`;
+  Several temperatures give one row of samples each; sample j of every row draws from the same
+  seed (mixed from S and j), as in the app: the same settings and seed give the app's samples.
+  --out writes the app's PNG grid: per row the original, then each completion.`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   model: { type: 'string', short: 'm' },
   rows: { type: 'string' },
   samples: { type: 'string', short: 'n' },
@@ -24,52 +28,36 @@ const SPECS: OptionSpecs = {
   seed: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   out: { type: 'string', short: 'o' },
-  json: { type: 'flag' },
+  json: { type: 'boolean' },
   ...BACKEND_OPTIONS,
-};
-
-export const GRID_SCALE = 4;
-const SIDE = 32;
-const PIXELS = SIDE * SIDE;
-
-/** Builds the per-sample settings: temperatures x samples, seeds S+j repeated in every row. */
-export function sampleGrid(temperatures: number[], samples: number, topK: number, topP: number, seed: number): SampleSettings[] {
-  const out: SampleSettings[] = [];
-  for (const temperature of temperatures) {
-    for (let j = 0; j < samples; j++) out.push({ temperature, topK, topP, seed: (seed + j) >>> 0 });
-  }
-  return out;
-}
-
-/** An image's tokens as RGB; positions past `tokens.length` are mid grey. */
-function tokensImage(tokens: ArrayLike<number>, clusters: number[][]): RgbImage {
-  const data = new Uint8Array(PIXELS * 3).fill(128);
-  data.set(dequantize(tokens, clusters).subarray(0, PIXELS * 3));
-  return { width: SIDE, height: SIDE, data };
-}
+} satisfies OptionSpecs;
 
 export async function completeCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length !== 1) throw new UsageError(`complete takes one IMAGE, got ${args.positionals.length}`);
-  const rows = intOption(args, 'rows', 16, 0, SIDE - 1);
-  const samples = intOption(args, 'samples', 4, 1, 256);
-  const temperatures = numberListOption(args, 'temperature', [1], 0, 100);
-  const topK = intOption(args, 'top-k', 0, 0, 512);
-  const topP = numberOption(args, 'top-p', 1, 0, 1);
-  if (topP === 0) throw new UsageError('--top-p must be greater than 0 (1 turns it off)');
+  const rows = intOption(args, 'rows', 16, LIMITS.rowsToKeep.min, LIMITS.rowsToKeep.max);
+  const samples = intOption(args, 'samples', 4, 1, LIMITS.batch);
+  const temperatures = numberListOption(args, 'temperature', [1], LIMITS.temperature.min, LIMITS.temperature.max);
+  const topK = intOption(args, 'top-k', 0, LIMITS.topK.min, LIMITS.topK.max);
+  const topP = numberOption(args, 'top-p', 1, LIMITS.topP.min, LIMITS.topP.max);
   const seed = intOption(args, 'seed', 0, 0, 0xffffffff);
-  const promptLength = rows * SIDE;
-  const maxNew = intOption(args, 'max-new-tokens', PIXELS - promptLength, 1, PIXELS - promptLength);
-  const outArg = args.values.get('out');
+  const promptLength = rows * IMAGE_SIZE;
+  const maxNew = intOption(args, 'max-new-tokens', IMAGE_TOKENS - promptLength, 1, IMAGE_TOKENS - promptLength);
+  const outArg = args.values.out;
 
   const dir = await resolveModelDir(ctx, args);
   const manifest = await readBundleManifest(dir);
   const clusters = manifest.palette.clusters;
   const file = args.positionals[0];
   const { tokens: imageTokens } = await imageFileTokens(resolvePath(ctx, file), file, clusters);
-  const prompt = imageTokens.subarray(0, promptLength);
-  const settings = sampleGrid(temperatures, samples, topK, topP, seed);
+  const plan = planRun(imageTokens, { temperatures, samples, topK, topP, seed, rowsToKeep: rows, maxNewTokens: maxNew });
+  const settings = plan.samples;
+  const prompt = plan.prompt;
+
+  // Check where the grid goes before loading the model and sampling, not after.
+  const outPath = outArg ? resolvePath(ctx, outArg) : null;
+  if (outPath) await checkOutFile(outPath, outArg!);
 
   const { engine } = await openEngine(ctx, dir, args);
   try {
@@ -79,24 +67,11 @@ export async function completeCommand(argv: string[], io: CliIO): Promise<number
           if (e.step % 16 === 0 || e.step === maxNew - 1) io.stderr.write(`\rsampling ${e.step + 1}/${maxNew}`);
         }
       : undefined;
-    const result = await engine.generate({ prompt, samples: settings, maxNewTokens: maxNew }, { onStep });
+    const result = await engine.generate({ prompt, samples: settings, maxNewTokens: plan.maxNewTokens }, { onStep });
     if (tty) io.stderr.write('\n');
 
-    let outPath: string | null = null;
-    if (outArg) {
-      outPath = resolvePath(ctx, outArg);
-      const original = tokensImage(imageTokens, clusters);
-      const cells: RgbImage[][] = temperatures.map((_, r) => [
-        original,
-        ...Array.from({ length: samples }, (_, j) => {
-          const gen = result.tokens[r * samples + j];
-          const full = new Int32Array(promptLength + gen.length);
-          full.set(prompt);
-          full.set(gen, promptLength);
-          return tokensImage(full, clusters);
-        }),
-      ]);
-      await writeFile(outPath, encodeRgbPng(gridImage(cells, GRID_SCALE)));
+    if (outPath) {
+      await writeFile(outPath, encodeRgbPng(completionGrid(imageTokens, promptLength, result.tokens, plan.rows, clusters)));
     }
 
     if (ctx.json) {
@@ -120,4 +95,14 @@ export async function completeCommand(argv: string[], io: CliIO): Promise<number
   } finally {
     await engine.dispose();
   }
+}
+
+/** --out must name a file in an existing folder. */
+async function checkOutFile(path: string, shownAs: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (st?.isDirectory()) throw new InputError(shownAs, 'is a folder; --out takes the path of the PNG file to write');
+  const folder = dirname(path);
+  const parent = await stat(folder).catch(() => undefined);
+  if (!parent) throw new InputError(shownAs, `cannot be written: the folder ${folder} does not exist (create it first)`);
+  if (!parent.isDirectory()) throw new InputError(shownAs, `cannot be written: ${folder} is a file, not a folder`);
 }

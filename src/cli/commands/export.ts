@@ -1,36 +1,43 @@
 /** `igpt export <hf-folder | owner/name> --out DIR`: converts a Hugging Face ImageGPT checkpoint to a model bundle. */
 import { homedir } from 'node:os';
-import { basename, join, relative, sep } from 'node:path';
-import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { openCheckpoint } from '../../convert/checkpoint.ts';
 import { parseDtypes, writeBundle } from '../../convert/bundle.ts';
-import { InputError } from '../../convert/types.ts';
-import type { BundleManifest } from '../../engine/types.ts';
-import { choiceOption, numberOption, parseArgs, UsageError, type OptionSpecs } from '../args.ts';
-import { createFolderSink } from '../fsSink.ts';
+import { type AttentionScaleSpec } from '../../convert/graph.ts';
+import { InputError } from '../../errors.ts';
+import type { BundleManifest } from '../../bundle/index.ts';
+import { choiceOption, parseArgs, parseNumberIn, UsageError, type OptionSpecs } from '../args.ts';
+import { cleanStaleTemporaries, createFolderSink } from '../fsSink.ts';
 import { downloadHubModel, stderrProgress } from '../hub.ts';
 import { readFolderFiles } from '../nodeFiles.ts';
 import { formatBytes } from '../progress.ts';
 import { makeCtx, resolvePath, writeJson, type CliIO, type Ctx } from './common.ts';
 
-export const EXPORT_USAGE = `usage: igpt export <hf-folder | owner/name> --out DIR [--dtype fp32,fp16] [--revision REV]
-                   [--attention-scale X] [--prefer safetensors|pytorch] [--name NAME] [--features] [--json]
+export const EXPORT_USAGE = `usage: igpt export <hf-folder | owner/name> --out DIR [--dtype fp32,fp16,q4] [--q4-symmetric]
+                   [--attention-scale exact|transformers|X] [--revision REV]
+                   [--prefer safetensors|pytorch] [--name NAME] [--features] [--json]
   Converts an ImageGPT checkpoint (a local Hugging Face folder, or a hub model id that is downloaded
   into $IGPT_CACHE, default ~/.cache/igpt/hub) into a model bundle folder DIR (igpt.json + ONNX graphs).
-  The bundle is written to a temporary folder and moved into place only when complete.
+  --dtype: one or more of fp32 (default), fp16, q4 (4-bit weight matrices, MatMulNBits, block 32;
+  asymmetric with zero points unless --q4-symmetric). --attention-scale: exact = 1/sqrt(head_dim)
+  (default), transformers = 1/int(sqrt(head_dim)) as Hugging Face transformers computes it, or a number.
   --features also writes model.features.onnx, the graph igpt probe runs (without it, igpt probe
-  builds the same graph in memory from model.onnx).`;
+  builds the same graph in memory from model.onnx).
+  The bundle is written to a temporary folder and moved into place only when complete; Ctrl-C
+  removes it.`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   out: { type: 'string', short: 'o' },
   dtype: { type: 'string' },
   revision: { type: 'string' },
   'attention-scale': { type: 'string' },
+  'q4-symmetric': { type: 'boolean' },
   prefer: { type: 'string' },
   name: { type: 'string' },
-  features: { type: 'flag' },
-  json: { type: 'flag' },
-};
+  features: { type: 'boolean' },
+  json: { type: 'boolean' },
+} satisfies OptionSpecs;
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 
@@ -38,12 +45,45 @@ export function hubCacheDir(env: NodeJS.ProcessEnv): string {
   return env.IGPT_CACHE ? join(env.IGPT_CACHE) : join(homedir(), '.cache', 'igpt', 'hub');
 }
 
+/** `--attention-scale exact|transformers|X`. */
+export function parseAttentionScale(raw: string | undefined): AttentionScaleSpec | undefined {
+  if (raw === undefined) return undefined;
+  const word = raw.trim().toLowerCase();
+  if (word === 'exact' || word === 'transformers') return word;
+  if (!/^[+]?[\d.]/.test(word)) throw new UsageError(`--attention-scale must be exact, transformers or a positive number, got "${raw}"`);
+  return parseNumberIn(raw, '--attention-scale', Number.MIN_VALUE, 1e6);
+}
+
+/** The real path of `p`, or of its nearest existing ancestor with the rest appended. */
+async function realPathish(p: string): Promise<string> {
+  const rest: string[] = [];
+  let at = p;
+  for (;;) {
+    try {
+      return join(await realpath(at), ...rest);
+    } catch {
+      const up = dirname(at);
+      if (up === at) return p;
+      rest.unshift(basename(at));
+      at = up;
+    }
+  }
+}
+
+const isInside = (child: string, parent: string) => {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
 /** Refuses --out folders whose replacement would destroy something other than an old bundle. */
 async function checkOut(out: string, input: string | undefined): Promise<void> {
   if (input) {
-    const rel = relative(out, input);
-    if (rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && !/^[A-Za-z]:/.test(rel))) {
+    const [realOut, realIn] = [await realPathish(out), await realPathish(input)];
+    if (isInside(realIn, realOut)) {
       throw new InputError(out, 'the output folder is (or contains) the input checkpoint folder; choose another --out');
+    }
+    if (isInside(realOut, realIn)) {
+      throw new InputError(out, `the output folder is inside the input checkpoint folder ${input}; choose an --out outside it`);
     }
   }
   const st = await stat(out).catch(() => undefined);
@@ -57,15 +97,17 @@ async function checkOut(out: string, input: string | undefined): Promise<void> {
 
 export async function exportCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length !== 1) throw new UsageError(`export takes one checkpoint (a folder or owner/name), got ${args.positionals.length}`);
-  const outArg = args.values.get('out');
+  const outArg = args.values.out;
   if (!outArg) throw new UsageError('export needs --out DIR');
   const input = args.positionals[0];
-  const dtypes = parseDtypes(args.values.get('dtype') ?? 'fp32');
-  const prefer = args.values.has('prefer') ? choiceOption(args, 'prefer', ['safetensors', 'pytorch'] as const, 'safetensors') : undefined;
-  const attentionScale = args.values.has('attention-scale') ? numberOption(args, 'attention-scale', 0, Number.MIN_VALUE, 1e6) : undefined;
-  const revisionArg = args.values.get('revision');
+  const dtypes = parseDtypes(args.values.dtype ?? 'fp32');
+  const prefer = args.values.prefer !== undefined ? choiceOption(args, 'prefer', ['safetensors', 'pytorch'] as const, 'safetensors') : undefined;
+  const attentionScale = parseAttentionScale(args.values['attention-scale']);
+  const q4Symmetric = !!args.values['q4-symmetric'];
+  if (q4Symmetric && !dtypes.includes('q4')) throw new UsageError('--q4-symmetric needs --dtype q4 (or a list holding q4)');
+  const revisionArg = args.values.revision;
   const out = resolvePath(ctx, outArg);
 
   const inputPath = resolvePath(ctx, input);
@@ -93,12 +135,28 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
     throw new InputError(input, 'no such folder, and not a hub model id (owner/name)');
   }
   await checkOut(out, folder);
+  // Temporary folders of an earlier export to the same --out that crashed or was killed -9.
+  for (const name of await cleanStaleTemporaries(out)) ctx.note(`igpt: removed ${name}, left by an earlier export that did not finish`);
 
   const files = await readFolderFiles(folder);
   const ckpt = await openCheckpoint(files, { prefer });
-  const name = args.values.get('name') ?? (source.includes('/') ? source.split('/')[1] : source);
+  const name = args.values.name ?? (source.includes('/') ? source.split('/')[1] : source);
   const sink = await createFolderSink(out);
-  const manifest = await writeBundle(ckpt, sink, { name, dtypes, source, revision, attentionScale, features: args.flags.has('features') });
+  // Ctrl-C or a kill: remove the unfinished bundle before exiting (the default would leave it).
+  const onSignal = (signal: NodeJS.Signals) => {
+    sink.abortSync();
+    io.stderr.write(`igpt: export interrupted (${signal}); removed the unfinished bundle\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let manifest: BundleManifest;
+  try {
+    manifest = await writeBundle(ckpt, sink, { name, dtypes, source, revision, attentionScale, q4Symmetric, features: args.values.features === true });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 
   if (ctx.json) writeJson(ctx, summary(manifest, out));
   else printSummary(ctx, manifest, out);
@@ -118,6 +176,7 @@ export function summary(m: BundleManifest, out: string) {
     revision: m.provenance.revision ?? null,
     weight_files: m.provenance.weightFiles,
     config: m.config,
+    attention_scale_mode: m.provenance.attentionScaleMode ?? null,
     variants: m.variants.map((v) => ({
       dtype: v.dtype,
       graph: v.graph,
@@ -125,6 +184,7 @@ export function summary(m: BundleManifest, out: string) {
       files: v.files,
       nodes_per_layer: v.nodesPerLayer,
       node_count: v.nodeCount,
+      ...(v.quantization ? { quantization: v.quantization } : {}),
     })),
     ...(m.features ? { features: { graph: m.features.graph, bytes: m.features.files.reduce((n, f) => n + f.bytes, 0), files: m.features.files } } : {}),
   };
@@ -134,7 +194,8 @@ function printSummary(ctx: Ctx, m: BundleManifest, out: string): void {
   const c = m.config;
   ctx.say(`wrote ${out}`);
   ctx.say(`  model      ${m.name} (from ${m.provenance.source}${m.provenance.revision ? `@${m.provenance.revision}` : ''}; ${m.provenance.weightFiles.join(', ')})`);
-  ctx.say(`  config     ${c.nLayer} layers, ${c.nHead} heads, width ${c.nEmbd}, inner ${c.nInner}, ${c.nPositions} positions, attention scale ${c.attentionScale}`);
+  const mode = m.provenance.attentionScaleMode;
+  ctx.say(`  config     ${c.nLayer} layers, ${c.nHead} heads, width ${c.nEmbd}, inner ${c.nInner}, ${c.nPositions} positions, attention scale ${c.attentionScale}${mode ? ` (${mode})` : ''}`);
   for (const v of m.variants) {
     const bytes = v.files.reduce((n, f) => n + f.bytes, 0);
     ctx.say(`  ${v.dtype.padEnd(10)} ${v.files.map((f) => f.path).join(' + ')}: ${formatBytes(bytes)}, ${v.nodesPerLayer} nodes per layer, ${v.nodeCount} nodes`);

@@ -1,12 +1,12 @@
 /**
  * `igpt probe --model DIR --data DIR|emoji`: linear probes of every layer (docs/PROBE.md). Pools
- * each layer's features over the 1024 positions of every image (src/engine/features.ts), then
+ * each layer's features over the 1024 positions of every image (src/probe/features.ts), then
  * trains a multinomial logistic regression per layer on a seeded stratified split and reports the
  * held-out accuracy (src/probe/).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { InputError } from '../../convert/types.ts';
+import { InputError } from '../../errors.ts';
 import { readLabelledImages, type FileEntry } from '../../probe/folder.ts';
 import { DEFAULT_L2_GRID, probeLayers, type ProbeReport } from '../../probe/probe.ts';
 import { parseProbeSet, probeSetTokens } from '../../probe/probeSet.ts';
@@ -29,7 +29,7 @@ export const PROBE_USAGE = `usage: igpt probe [--model DIR] --data DIR|emoji|SET
   --l2 auto picks the L2 strength per layer on a validation split of the train split.
   --cache FILE keeps the pooled features, reused while the model and the images are the same.`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   model: { type: 'string', short: 'm' },
   data: { type: 'string', short: 'd' },
   split: { type: 'string' },
@@ -39,9 +39,9 @@ const SPECS: OptionSpecs = {
   batch: { type: 'string' },
   backend: { type: 'string' },
   cache: { type: 'string' },
-  progress: { type: 'flag' },
-  json: { type: 'flag' },
-};
+  progress: { type: 'boolean' },
+  json: { type: 'boolean' },
+} satisfies OptionSpecs;
 
 export const EMOJI_SET = join(PACKAGE_ROOT, 'public/probe/emoji.json');
 
@@ -138,7 +138,7 @@ async function extractFeatures(
     if (!(await setupNodeWebGPU((r) => (why = r)))) throw new InputError('--backend webgpu', why);
   }
   if (!ctx.env.IGPT_WASM_TURBOFAN) useLiftoffOnly();
-  const { openFeatureExtractor } = await import('../../engine/features.ts');
+  const { openFeatureExtractor } = await import('../../probe/features.ts');
   const t0 = performance.now();
   const extractor = await openFeatureExtractor({ kind: 'files', files: await readFolderFiles(dir), label: dir }, { backend: options.backend });
   let lastNote = 0;
@@ -161,18 +161,18 @@ async function extractFeatures(
 
 export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json === true);
   if (args.positionals.length) throw new UsageError(`probe takes no positional arguments, got ${args.positionals.join(' ')}`);
-  const dataArg = args.values.get('data');
+  const dataArg = args.values.data;
   if (!dataArg) throw new UsageError('probe needs --data DIR (one sub-folder per class) or --data emoji');
   const testFraction = numberOption(args, 'split', 0.2, 0.01, 0.9);
   const seed = intOption(args, 'seed', 0, 0, 2 ** 31 - 1);
-  const perClass = args.values.has('per-class') ? intOption(args, 'per-class', 0, 1, 1e9) : undefined;
-  const l2Raw = args.values.get('l2') ?? 'auto';
+  const perClass = args.values['per-class'] !== undefined ? intOption(args, 'per-class', 0, 1, 1e9) : undefined;
+  const l2Raw = args.values.l2 ?? 'auto';
   const l2 = l2Raw === 'auto' ? 'auto' : parseNumberIn(l2Raw, '--l2', 0, 1e6);
   const batchSize = intOption(args, 'batch', 2, 1, 256);
   const backend = choiceOption<'wasm' | 'webgpu'>(args, 'backend', ['wasm', 'webgpu'], 'wasm');
-  const progress = args.flags.has('progress') || !!io.stderr.isTTY;
+  const progress = args.values.progress === true || !!io.stderr.isTTY;
 
   const dir = await resolveModelDir(ctx, args);
   const manifest = await readBundleManifest(dir);
@@ -185,7 +185,7 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
   const present = new Set(labels);
   if (present.size < 2) throw new InputError(data.source, 'has fewer than 2 classes with images');
 
-  const cachePath = args.values.has('cache') ? resolvePath(ctx, args.values.get('cache')!) : null;
+  const cachePath = args.values.cache !== undefined ? resolvePath(ctx, args.values.cache) : null;
   const cacheKey = featuresCacheKey(manifest, tokens);
   const t0 = performance.now();
   let features = cachePath ? await readFeaturesCache(cachePath, cacheKey) : null;

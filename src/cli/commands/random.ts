@@ -8,20 +8,20 @@ export const RANDOM_USAGE = `usage: igpt random --out DIR [--shape tiny|small|me
   iGPT shape (small = iGPT-S: 24 layers, width 512, 8 heads), zero biases and unit norm gains.
   Export it with igpt export DIR --out BUNDLE; used to benchmark without the official weights.`;
 
-const SPECS: OptionSpecs = {
+const SPECS = {
   out: { type: 'string', short: 'o' },
   shape: { type: 'string' },
   layers: { type: 'string' },
   width: { type: 'string' },
   heads: { type: 'string' },
   seed: { type: 'string' },
-  json: { type: 'flag' },
-};
+  json: { type: 'boolean' },
+} satisfies OptionSpecs;
 
 export async function randomCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
-  const out = args.values.get('out');
+  const ctx = makeCtx(io, args.values.json);
+  const out = args.values.out;
   if (!out) throw new UsageError('random needs --out DIR');
   const base = SHAPES[choiceOption(args, 'shape', Object.keys(SHAPES) as (keyof typeof SHAPES)[], 'small')];
   const shape = {
@@ -33,7 +33,7 @@ export async function randomCommand(argv: string[], io: CliIO): Promise<number> 
   const seed = intOption(args, 'seed', 0, 0, 2 ** 32 - 1);
   const dir = resolvePath(ctx, out);
   await writeRandomCheckpoint(dir, shape, seed);
-  if (args.flags.has('json')) writeJson(ctx, { out: dir, ...shape, seed });
+  if (args.values.json) writeJson(ctx, { out: dir, ...shape, seed });
   else io.stdout.write(`wrote a random ${shape.nLayer}-layer, width-${shape.nEmbd}, ${shape.nHead}-head ImageGPT to ${dir}\n`);
   return 0;
 }

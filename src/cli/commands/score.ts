@@ -4,25 +4,17 @@ import { join } from 'node:path';
 import { decodeImage, imageToTokens } from '../../image/index.ts';
 import { parseArgs, UsageError, type OptionSpecs } from '../args.ts';
 import { BACKEND_OPTIONS, makeCtx, openEngine, readInputFile, resolveModelDir, resolvePath, round, writeJson, type CliIO } from './common.ts';
-import { validateManifest } from '../../engine/bundle.ts';
-import { InputError } from '../../convert/types.ts';
-import type { BundleManifest } from '../../engine/types.ts';
+import { parseManifest, type BundleManifest } from '../../bundle/index.ts';
 
-export const SCORE_USAGE = `usage: igpt score [--model DIR] IMAGE... [--backend wasm|webgpu] [--dtype fp32|fp16|auto] [--json]
+export const SCORE_USAGE = `usage: igpt score [--model DIR] IMAGE... [--backend wasm|webgpu] [--dtype fp32|fp16|q4|auto] [--json]
   Each image is resized to 32x32 and quantised to the model's palette; prints the mean negative
   log2-likelihood per token (bits/token) and per colour channel (bits/dim = bits/token / 3).`;
 
-const SPECS: OptionSpecs = { model: { type: 'string', short: 'm' }, json: { type: 'flag' }, ...BACKEND_OPTIONS };
+const SPECS = { model: { type: 'string', short: 'm' }, json: { type: 'boolean' }, ...BACKEND_OPTIONS } satisfies OptionSpecs;
 
 export async function readBundleManifest(dir: string): Promise<BundleManifest> {
   const path = join(dir, 'igpt.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(path, `is not valid JSON (${(e as Error).message})`);
-  }
-  return validateManifest(json, path);
+  return parseManifest(await readFile(path, 'utf8'), path);
 }
 
 /** Decodes an image file and quantises it with the bundle's palette. */
@@ -33,7 +25,7 @@ export async function imageFileTokens(cwdPath: string, shownAs: string, clusters
 
 export async function scoreCommand(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, SPECS);
-  const ctx = makeCtx(io, args.flags.has('json'));
+  const ctx = makeCtx(io, args.values.json);
   if (args.positionals.length === 0) throw new UsageError('score needs at least one IMAGE');
   const dir = await resolveModelDir(ctx, args);
   const manifest = await readBundleManifest(dir);

@@ -3,7 +3,7 @@
  * back out of a graph this project wrote (`buildDecoderGraph`). Field numbers are those of
  * onnx/onnx.proto. Runtime-agnostic (bytes in, views out); tensor bytes are not copied.
  */
-import { fromFloat16Array } from '../fp16.ts';
+import { f16BitsToNumber } from '../safetensors.ts';
 import { DataType } from './onnx.ts';
 
 export interface OnnxTensor {
@@ -203,7 +203,10 @@ export function tensorToFloat32(t: OnnxTensor, external?: (location: string) => 
   }
   if (t.dataType === DataType.FLOAT16) {
     if (copy.length !== count * 2) throw new Error(`onnx: initializer ${t.name} has ${copy.length} bytes for ${count} float16 values`);
-    return fromFloat16Array(new Uint16Array(copy.buffer, 0, count));
+    const bits = new Uint16Array(copy.buffer, 0, count);
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = f16BitsToNumber(bits[i]);
+    return out;
   }
   throw new Error(`onnx: initializer ${t.name} has data type ${t.dataType}, expected float32 or float16`);
 }

@@ -1,8 +1,9 @@
 /**
  * Screenshots of the playground's main states into docs/screenshots/.
  * Start the dev server first (npx vite --port 5199), then:
- *   npx tsx src/app/tools/screenshots.ts [baseUrl] [modelUrl]
- * Uses Debian's Chromium with WebGPU on SwiftShader, like the e2e tests.
+ *   npm run screenshots -- [baseUrl] [modelUrl]
+ * Uses Debian's Chromium like the e2e tests; on a machine whose only WebGPU adapter is software
+ * (SwiftShader) the app runs on wasm.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { chromium, type Page } from '@playwright/test';
 
 const base = process.argv[2] ?? 'http://localhost:5199/';
 const model = process.argv[3];
-const OUT = join(import.meta.dirname, '../../../docs/screenshots');
+const OUT = join(import.meta.dirname, '../docs/screenshots');
 mkdirSync(OUT, { recursive: true });
 
 function url(hash: Record<string, string>, query = ''): string {
@@ -63,9 +64,14 @@ await ready(page);
 await run(page);
 await page.screenshot({ path: join(OUT, 'compare.png') });
 
-// 5. Presentation mode.
-await page.keyboard.press('p');
-await page.screenshot({ path: join(OUT, 'presentation.png') });
+// 5. Presentation mode on a 1920x1080 projector, after a run.
+const stage = await browser.newPage({ viewport: { width: 1920, height: 1080 }, deviceScaleFactor: 1 });
+await stage.goto(url({ rows: '16', n: '4', seed: '3', t: '0.9' }));
+await ready(stage);
+await stage.keyboard.press('p');
+await run(stage);
+await stage.screenshot({ path: join(OUT, 'presentation.png') });
+await stage.close();
 
 // 6. wasm fallback notice.
 await page.goto(url({ rows: '28', n: '2' }, 'backend=wasm'));

@@ -12,9 +12,8 @@ import { CONVERTER_VERSION } from '../convert/bundle.ts';
 import { buildFeaturesGraph, FEATURES_SEQUENCE_LENGTH, featuresInput, type FeaturesManifestEntry } from '../convert/features.ts';
 import { checkpointFromDecoderGraph } from '../convert/graphCheckpoint.ts';
 import { encodeMessage } from '../convert/onnx/proto.ts';
-import { InputError } from '../convert/types.ts';
-import { loadBundle, readManifest } from './bundle.ts';
-import type { BundleManifest, BundleSource, BundleVariant, LoadProgress } from './types.ts';
+import { loadBundle, readManifest, type BundleManifest, type BundleSource, type BundleStore, type BundleVariant, type LoadProgress, type ManifestRead } from '../bundle/index.ts';
+import { InputError } from '../errors.ts';
 
 export interface FeatureExtractorOptions {
   /** Default wasm. WebGPU needs a device (the browser, or Dawn in Node). */
@@ -22,6 +21,9 @@ export interface FeatureExtractorOptions {
   /** onnxruntime wasm threads (default 1, or up to 4 when the page is cross-origin isolated). */
   wasmThreads?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** Verified files kept by the page (Cache Storage), as for the engine. */
+  store?: BundleStore;
+  signal?: AbortSignal;
 }
 
 export interface ExtractOptions {
@@ -93,15 +95,16 @@ interface GraphBytes {
   label: string;
 }
 
-async function bundleFeaturesGraph(source: BundleSource, manifest: BundleManifest, entry: FeaturesManifestEntry, onProgress?: (p: LoadProgress) => void): Promise<GraphBytes> {
+async function bundleFeaturesGraph(source: BundleSource, read: ManifestRead, entry: FeaturesManifestEntry, options: FeatureExtractorOptions): Promise<GraphBytes> {
   const pseudo: BundleVariant = { dtype: 'fp32', files: entry.files, graph: entry.graph, nodesPerLayer: 0, nodeCount: 0 };
-  const loaded = await loadBundle(source, manifest, pseudo, onProgress);
+  const loaded = await loadBundle(source, read, pseudo, options);
   return { graph: loaded.graph, externalData: loaded.externalData, io: entry.io, label: `${loaded.label}/${entry.graph}` };
 }
 
-async function derivedFeaturesGraph(source: BundleSource, manifest: BundleManifest, onProgress?: (p: LoadProgress) => void): Promise<GraphBytes> {
+async function derivedFeaturesGraph(source: BundleSource, read: ManifestRead, options: FeatureExtractorOptions): Promise<GraphBytes> {
+  const { manifest } = read;
   const variant = manifest.variants.find((v) => v.dtype === 'fp32') ?? manifest.variants[0];
-  const loaded = await loadBundle(source, manifest, variant, onProgress);
+  const loaded = await loadBundle(source, read, variant, options);
   const label = `${loaded.label}/${variant.graph}`;
   const ckpt = checkpointFromDecoderGraph(loaded.graph, manifest.config, { label, clusters: manifest.palette.clusters, externalData: loaded.externalData });
   const built = await buildFeaturesGraph(ckpt, { producerVersion: CONVERTER_VERSION, attentionScale: manifest.config.attentionScale });
@@ -120,9 +123,10 @@ function configureWasm(threads?: number): void {
 }
 
 export async function openFeatureExtractor(source: BundleSource, options: FeatureExtractorOptions = {}): Promise<FeatureExtractor> {
-  const manifest = await readManifest(source);
+  const read = await readManifest(source, options);
+  const { manifest } = read;
   const entry = featuresEntry(manifest);
-  const g = entry ? await bundleFeaturesGraph(source, manifest, entry, options.onProgress) : await derivedFeaturesGraph(source, manifest, options.onProgress);
+  const g = entry ? await bundleFeaturesGraph(source, read, entry, options) : await derivedFeaturesGraph(source, read, options);
   const backend = options.backend ?? 'wasm';
   configureWasm(options.wasmThreads);
   const sessionOptions: ort.InferenceSession.SessionOptions = {

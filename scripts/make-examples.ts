@@ -1,5 +1,5 @@
 /**
- * Renders the example images in public/examples/ (run: npx tsx src/app/tools/make-examples.ts).
+ * Renders the example images in public/examples/ (run: npm run examples).
  * Emoji come from Twemoji (CC-BY 4.0, via @iconify-json/twemoji) rendered with resvg; the
  * landscapes are drawn here. Every image is opaque, 128x128.
  */
@@ -9,7 +9,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { encode } from 'fast-png';
 import icons from '@iconify-json/twemoji/icons.json' with { type: 'json' };
 
-const OUT = join(import.meta.dirname, '../../../public/examples');
+const OUT = join(import.meta.dirname, '../public/examples');
 const SIZE = 128;
 
 interface Entry {

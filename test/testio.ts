@@ -1,5 +1,5 @@
 /** Test helper: runs the CLI in-process with captured output. */
-import { run } from './main.ts';
+import { run } from '../src/cli/main.ts';
 
 export interface CliResult {
   code: number;
