@@ -1,7 +1,7 @@
 import { encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, imageToTokens } from '../image/index.ts';
-import { readLabelledImages } from './folder.ts';
+import { readLabelledImages, relativeToDataFolder } from './folder.ts';
 
 const clusters = Array.from({ length: 512 }, (_, i) => [((i >> 6) & 7) / 3.5 - 1, ((i >> 3) & 7) / 3.5 - 1, (i & 7) / 3.5 - 1]);
 
@@ -43,5 +43,13 @@ describe('readLabelledImages', () => {
 
   it('needs two classes with readable images', () => {
     expect(() => readLabelledImages(entries.filter((e) => e.path.startsWith('red/')), clusters, 'my-folder')).toThrow(/my-folder: needs at least 2 class sub-folders.*found 1 \(red\)/);
+  });
+});
+
+describe('relativeToDataFolder', () => {
+  it('drops the picked folder itself, keeps paths that start at the class folders', () => {
+    expect(relativeToDataFolder([{ path: 'set/cats/1.png' }, { path: 'set/dogs/2.png' }]).map((e) => e.path)).toEqual(['cats/1.png', 'dogs/2.png']);
+    expect(relativeToDataFolder([{ path: 'cats/1.png' }, { path: 'dogs/2.png' }]).map((e) => e.path)).toEqual(['cats/1.png', 'dogs/2.png']);
+    expect(relativeToDataFolder([{ path: 'set/cats/1.png' }, { path: 'other/dogs/2.png' }]).map((e) => e.path)).toEqual(['set/cats/1.png', 'other/dogs/2.png']);
   });
 });

@@ -62,3 +62,15 @@ export function readLabelledImages(entries: FileEntry[], clusters: number[][], f
     skipped,
   };
 }
+
+/**
+ * Paths of a picked or dropped data folder, relative to it: when every path starts with the same
+ * top folder and lies below a sub-folder of it ("my-set/cats/1.png"), that top folder is dropped
+ * ("cats/1.png"); paths that already start at the class folders are kept.
+ */
+export function relativeToDataFolder<T extends { path: string }>(entries: T[]): T[] {
+  const parts = entries.map((e) => e.path.split('/').filter(Boolean));
+  const top = parts[0]?.[0];
+  const nested = parts.length > 0 && parts.every((p) => p.length >= 3 && p[0] === top);
+  return nested ? entries.map((e, i) => ({ ...e, path: parts[i].slice(1).join('/') })) : entries;
+}

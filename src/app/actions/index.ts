@@ -44,3 +44,4 @@ export async function start(): Promise<void> {
   if (model && (await loadModelFromUrl(model))) return;
   await loadDefaultModel();
 }
+export { canRunProbe, chooseProbeData, exportProbeCsv, exportProbePng, inspectProbeData, probeCsvText, runProbe, setProbeFolder, stopProbe } from './probe.ts';

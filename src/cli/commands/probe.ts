@@ -8,9 +8,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../../errors.ts';
 import { readLabelledImages, type FileEntry } from '../../probe/folder.ts';
-import { DEFAULT_L2_GRID, probeLayers, type ProbeReport } from '../../probe/probe.ts';
+import { DEFAULT_L2_GRID, probeLayers } from '../../probe/probe.ts';
+import { layerName, probeJson, probeSubset } from '../../probe/report.ts';
 import { parseProbeSet, probeSetTokens } from '../../probe/probeSet.ts';
-import { subsamplePerClass } from '../../probe/split.ts';
 import { choiceOption, intOption, numberOption, parseArgs, parseNumberIn, UsageError, type OptionSpecs } from '../args.ts';
 import { featuresCacheKey, readFeaturesCache, writeFeaturesCache } from '../featuresCache.ts';
 import { readFolderFiles } from '../nodeFiles.ts';
@@ -90,42 +90,7 @@ async function readData(ctx: Ctx, arg: string, clusters: number[][]): Promise<Pr
   throw new InputError(arg, 'is a file; --data takes a folder with one sub-folder per class, a probe set .json, or emoji');
 }
 
-export function layerName(layer: number): string {
-  return layer === 0 ? 'embeddings' : `block ${layer}`;
-}
-
-export function probeJson(report: ProbeReport, classes: string[]) {
-  return {
-    classes,
-    counts: {
-      images: report.counts.images,
-      train: report.counts.train,
-      test: report.counts.test,
-      per_class: classes.map((name, i) => ({ class: name, train: report.counts.trainPerClass[i], test: report.counts.testPerClass[i] })),
-    },
-    chance: report.chance,
-    uniform_chance: report.uniformChance,
-    best_layer: report.bestLayer,
-    layers: report.layers.map((l) => ({
-      layer: l.layer,
-      name: layerName(l.layer),
-      accuracy: l.testAccuracy,
-      train_accuracy: l.trainAccuracy,
-      validation_accuracy: l.validationAccuracy,
-      l2: l.l2,
-      iterations: l.iterations,
-      converged: l.converged,
-    })),
-    settings: {
-      split: report.settings.testFraction,
-      seed: report.settings.seed,
-      l2: report.settings.l2,
-      l2_grid: report.settings.l2 === 'auto' ? report.settings.l2Grid : null,
-      validation_split: report.settings.l2 === 'auto' ? report.settings.validationFraction : null,
-      max_iterations: report.settings.maxIterations,
-    },
-  };
-}
+export { layerName, probeJson } from '../../probe/report.ts';
 
 async function extractFeatures(
   ctx: Ctx,
@@ -177,11 +142,7 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
   const dir = await resolveModelDir(ctx, args);
   const manifest = await readBundleManifest(dir);
   const data = await readData(ctx, dataArg, manifest.palette.clusters);
-  let rows: ArrayLike<number> = Int32Array.from(data.labels, (_, i) => i);
-  if (perClass !== undefined) rows = subsamplePerClass(data.labels, perClass, seed, data.groups);
-  const labels = Int32Array.from(rows, (i) => data.labels[i]);
-  const groups = data.groups ? Array.from(rows, (i) => data.groups![i]) : undefined;
-  const tokens = Array.from(rows, (i) => data.tokens[i]);
+  const { labels, groups, tokens } = probeSubset(data, perClass, seed);
   const present = new Set(labels);
   if (present.size < 2) throw new InputError(data.source, 'has fewer than 2 classes with images');
 
