@@ -291,8 +291,9 @@ export function ProbeView() {
           </label>
         </div>
         <p className="muted small probe-hint">
-          Features take about 1.5 s per image for the bundled model on a 2-core CPU (wasm): 4 per class (about 36 images) is about
-          a minute. Empty = every image (the emoji set: 1807, about 45 minutes).
+          Features take about 1.5 s per image for the bundled model on an idle 2-core CPU (wasm), more when it is busy. 4 per
+          class (about 50 emoji: one emoji's icon-set versions are kept together) takes about a minute; empty = every image
+          (1807 emoji, about 45 minutes).
         </p>
         <label className="field">
           <span>Seed</span>
