@@ -5,9 +5,12 @@
  * with ?backend=wasm.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test, type Page } from '@playwright/test';
+import { encodeRgbPng } from '../src/image/index.ts';
 import { probeCsv, type ProbeJson } from '../src/probe/report.ts';
 import { waitReady } from './app-helpers';
 
@@ -18,21 +21,22 @@ const manifest = JSON.parse(readFileSync(new URL('../models/default/igpt.json', 
 
 const emoji = JSON.parse(readFileSync(new URL('../public/probe/emoji.json', import.meta.url), 'utf8')) as { classes: string[]; labels: number[] };
 
-let cli: Promise<ProbeJson>;
+let cliRun: Promise<ProbeJson> | null = null;
 
-test.beforeAll(() => {
-  // Started once, while the browser works; awaited where it is compared.
-  cli = promisify(execFile)(
+/** `igpt probe --json` with the view's options: started once, by the first test that needs it, while its browser works. */
+function cli(): Promise<ProbeJson> {
+  cliRun ??= promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'probe', '--model', 'models/default', '--data', 'emoji', '--per-class', String(PER_CLASS), '--split', String(SPLIT), '--seed', String(SEED), '--json'],
     { encoding: 'utf8', maxBuffer: 16 << 20 },
   ).then(({ stdout }) => JSON.parse(stdout) as ProbeJson);
-  cli.catch(() => undefined);
-});
+  return cliRun;
+}
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
 async function runProbeView(page: Page, query: string): Promise<void> {
+  void cli().catch(() => undefined);
   await page.goto(`/${query}`);
   await waitReady(page);
   await page.getByRole('button', { name: 'Probe', exact: true }).click();
@@ -52,7 +56,7 @@ async function runProbeView(page: Page, query: string): Promise<void> {
 }
 
 async function checkAgainstCli(page: Page): Promise<ProbeJson> {
-  const want = await cli;
+  const want = await cli();
   const layers = manifest.config.nLayer + 1;
   expect(want.layers).toHaveLength(layers);
   // The table: one row per layer, train and test accuracy as the CLI computed them.
@@ -94,4 +98,30 @@ test('the Probe view on ?backend=wasm equals igpt probe --json', async ({ page }
   await runProbeView(page, '?backend=wasm');
   await expect(page.getByRole('status', { name: 'Probe progress' })).toContainText('on wasm');
   await checkAgainstCli(page);
+});
+
+test('a folder of my own: classes and counts are shown, a file that cannot be read is listed and left out', async ({ page }) => {
+  const root = join(mkdtempSync(join(tmpdir(), 'igpt-probe-')), 'shapes');
+  const png = ([r, g, b]: readonly number[]) => {
+    const rgb = new Uint8Array(32 * 32 * 3);
+    for (let i = 0; i < 32 * 32; i++) rgb.set([r, g, b], 3 * i);
+    return encodeRgbPng({ width: 32, height: 32, data: rgb });
+  };
+  for (const [cls, colour] of [['red', [220, 30, 30]], ['blue', [30, 50, 220]]] as const) {
+    mkdirSync(join(root, cls), { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(root, cls, `${i}.png`), png(colour));
+  }
+  writeFileSync(join(root, 'blue', 'broken.png'), 'not a png');
+  await page.goto('/?backend=wasm');
+  await waitReady(page);
+  await page.getByRole('button', { name: 'Probe', exact: true }).click();
+  await page.getByRole('combobox', { name: 'Data set' }).selectOption('folder');
+  await page.getByLabel('Choose a data folder').setInputFiles(root);
+  await expect(page.getByText('6 images in 2 classes')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByText('blue: 3', { exact: true })).toBeVisible();
+  await expect(page.getByText('red: 3', { exact: true })).toBeVisible();
+  await expect(page.getByText('1 file could not be read (left out)')).toBeVisible();
+  await expect(page.getByText(/blue\/broken\.png: /)).toBeVisible();
+  await expect(page.getByRole('combobox', { name: 'Data set' })).toContainText('Folder: shapes');
+  await expect(page.getByRole('button', { name: 'Run probe' })).toBeEnabled();
 });
