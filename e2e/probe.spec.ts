@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { encodeRgbPng } from '../src/image/index.ts';
 import { probeCsv, type ProbeJson } from '../src/probe/report.ts';
@@ -124,4 +125,6 @@ test('a folder of my own: classes and counts are shown, a file that cannot be re
   await expect(page.getByText(/blue\/broken\.png: /)).toBeVisible();
   await expect(page.getByRole('combobox', { name: 'Data set' })).toContainText('Folder: shapes');
   await expect(page.getByRole('button', { name: 'Run probe' })).toBeEnabled();
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 });
