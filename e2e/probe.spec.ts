@@ -128,3 +128,19 @@ test('a folder of my own: classes and counts are shown, a file that cannot be re
   const { violations } = await new AxeBuilder({ page }).analyze();
   expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 });
+
+test('Stop ends a probe run between batches; Run works again', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await waitReady(page);
+  await page.getByRole('button', { name: 'Probe', exact: true }).click();
+  await expect(page.getByText('1807 images in 9 classes')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByLabel('Images per class')).toHaveValue('4');
+  await page.getByRole('button', { name: 'Run probe' }).click();
+  const progress = page.getByRole('status', { name: 'Probe progress' });
+  await expect(progress).toContainText(/Features: [1-9]\d* \/ \d+ images/, { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(progress).toContainText(/Stopped \(\d+ images featurised, 0 layers fitted\)/, { timeout: 60_000 });
+  await expect(page.getByRole('table', { name: 'Accuracy by layer' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Run probe' })).toBeEnabled();
+  await expect(page.getByRole('button', { name: 'Export CSV' })).toBeDisabled();
+});
