@@ -23,6 +23,7 @@ const FORBIDDEN: Record<string, string[]> = {
   image: ['convert', 'engine', 'worker', 'app', 'cli'],
   convert: ['engine', 'worker', 'app', 'cli'],
   engine: ['convert', 'worker', 'app', 'cli'],
+  probe: ['worker', 'app', 'cli'],
   worker: ['app', 'cli'],
 };
 

@@ -4,6 +4,7 @@ import { InputPanel } from './components/InputPanel';
 import { LikelihoodPanel } from './components/LikelihoodPanel';
 import { ModelPanel } from './components/ModelPanel';
 import { OutputPanel } from './components/OutputPanel';
+import { ProbeView } from './components/ProbeView';
 import { Presentation } from './components/Presentation';
 import { SamplingPanel } from './components/SamplingPanel';
 import { Notices, StatusBar } from './components/StatusBar';
@@ -14,6 +15,7 @@ let started = false;
 
 export function App() {
   const presentation = useStore((s) => s.presentation);
+  const page = useStore((s) => s.page);
   const set = useStore((s) => s.set);
   useEffect(() => {
     if (!started) {
@@ -29,13 +31,23 @@ export function App() {
         <h1>
           iGPT <span className="muted">playground</span>
         </h1>
+        <nav className="pages" aria-label="Views">
+          <button type="button" className="ghost" aria-current={page === 'playground' ? 'page' : undefined} onClick={() => set({ page: 'playground' })}>
+            Playground
+          </button>
+          <button type="button" className="ghost" aria-current={page === 'probe' ? 'page' : undefined} onClick={() => set({ page: 'probe' })}>
+            Probe
+          </button>
+        </nav>
         <StatusBar />
         <button className="ghost" onClick={() => set({ presentation: !presentation })} title="Presentation mode (P)">
           {presentation ? 'Exit presentation' : 'Presentation'}
         </button>
       </header>
       <Notices />
-      {presentation ? (
+      {page === 'probe' ? (
+        <ProbeView />
+      ) : presentation ? (
         <Presentation />
       ) : (
         <main className="layout">

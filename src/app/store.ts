@@ -5,7 +5,8 @@
  */
 import { create } from 'zustand';
 import type { ScoreResult } from '../engine/types.ts';
-import type { LoadEvent, LoadedInfo } from '../worker/protocol.ts';
+import type { LayerJson } from '../probe/report.ts';
+import type { LoadEvent, LoadedInfo, ProbeDataInfo, ProbeRunResult } from '../worker/protocol.ts';
 import { pushHistory, redo as redoHistory, undo as undoHistory, type History, type Tool } from './drawing';
 import type { Palette } from './palette';
 import { DEFAULT_SETTINGS, clampSettings, clampTemperature, randomSeed, type SampleLayout, type Settings } from './settings';
@@ -63,7 +64,60 @@ export interface PromptState {
   upload: { blob: Blob; name: string } | null;
 }
 
+export type Page = 'playground' | 'probe';
+
+/** Images per class the Probe view uses by default: about a minute of features on the bundled model on wasm. */
+export const DEFAULT_PROBE_PER_CLASS = 4;
+
+export interface ProbeState {
+  data: 'emoji' | 'folder';
+  /** A picked or dropped folder with one sub-folder per class. */
+  folder: { label: string; files: { path: string; file: Blob }[] } | null;
+  /** Classes and counts of the chosen set (read with the model's palette), or why it cannot be used. */
+  dataInfo: ProbeDataInfo | null;
+  dataError: string | null;
+  inspecting: boolean;
+  /** null: every image. */
+  perClass: number | null;
+  split: number;
+  seed: number;
+  phase: 'idle' | 'running' | 'done' | 'stopped' | 'error';
+  stage: 'model' | 'data' | 'features' | 'layers' | null;
+  /** Images featurised / layers fitted. */
+  images: { done: number; total: number };
+  fitted: { done: number; total: number };
+  /** Layers fitted so far (the chart fills in), then the whole result. */
+  layers: LayerJson[];
+  result: ProbeRunResult | null;
+  error: string | null;
+  /** performance.now() at the start of the run, and seconds when it ended. */
+  startedAt: number;
+  seconds: number | null;
+}
+
+export const initialProbe: ProbeState = {
+  data: 'emoji',
+  folder: null,
+  dataInfo: null,
+  dataError: null,
+  inspecting: false,
+  perClass: DEFAULT_PROBE_PER_CLASS,
+  split: 0.2,
+  seed: 1,
+  phase: 'idle',
+  stage: null,
+  images: { done: 0, total: 0 },
+  fitted: { done: 0, total: 0 },
+  layers: [],
+  result: null,
+  error: null,
+  startedAt: 0,
+  seconds: null,
+};
+
 export interface AppState {
+  page: Page;
+  probe: ProbeState;
   settings: Settings;
   model: ModelState;
   palette: Palette | null;
@@ -96,9 +150,10 @@ export interface AppState {
   setModel: (patch: Partial<ModelState>) => void;
   setPalette: (p: Palette) => void;
   setRun: (patch: Partial<RunState>) => void;
+  setProbe: (patch: Partial<ProbeState>) => void;
   notify: (level: Notice['level'], text: string) => void;
   dismiss: (id: number) => void;
-  set: (patch: Partial<Pick<AppState, 'view' | 'speed' | 'presentation' | 'tool' | 'brushSize' | 'colour' | 'likelihood' | 'scoring' | 'cacheVersion' | 'recording' | 'recordingFile' | 'promptBusy'>>) => void;
+  set: (patch: Partial<Pick<AppState, 'view' | 'speed' | 'presentation' | 'tool' | 'brushSize' | 'colour' | 'likelihood' | 'scoring' | 'cacheVersion' | 'recording' | 'recordingFile' | 'promptBusy' | 'page'>>) => void;
 }
 
 let noticeId = 1;
@@ -119,6 +174,8 @@ export const initialRun: RunState = {
 };
 
 export const useStore = create<AppState>()((set, get) => ({
+  page: 'playground',
+  probe: initialProbe,
   settings: DEFAULT_SETTINGS,
   model: { phase: 'idle', info: null, loadingLabel: null, progress: null, error: null, deviceLost: false },
   palette: null,
@@ -167,6 +224,7 @@ export const useStore = create<AppState>()((set, get) => ({
   setModel: (patch) => set({ model: { ...get().model, ...patch } }),
   setPalette: (palette) => set({ palette }),
   setRun: (patch) => set({ run: { ...get().run, ...patch } }),
+  setProbe: (patch) => set({ probe: { ...get().probe, ...patch } }),
   notify: (level, text) => {
     const id = noticeId++;
     set({ notices: [...get().notices.filter((n) => n.text !== text), { id, level, text }].slice(-5) });

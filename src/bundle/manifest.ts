@@ -68,6 +68,28 @@ export interface BundleManifest {
      */
     attentionScaleMode?: 'exact' | 'transformers' | 'custom';
   };
+  /** Optional: the features graph for linear probes (`igpt export --features`), see src/convert/features.ts. */
+  features?: FeaturesManifestEntry;
+}
+
+/** The optional `features` entry of igpt.json: the graph of pooled per-layer features (docs/PROBE.md). */
+export interface FeaturesManifestEntry {
+  /** The graph file among `files`. */
+  graph: string;
+  /** The graph and, when the weights pass the external-data threshold, its data file. */
+  files: BundleFile[];
+  io: FeaturesIo;
+  /** nLayer + 1: the embeddings, then each layer's output. */
+  layers: number;
+  sequenceLength: number;
+  pooling: string;
+}
+
+export interface FeaturesIo {
+  /** int64 [B, 1024]: start token + the image's first 1023 tokens. */
+  inputIds: string;
+  /** float32 [B, nLayer + 1, nEmbd]. */
+  features: string;
 }
 
 export interface BundleFile {

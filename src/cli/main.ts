@@ -1,5 +1,5 @@
 /**
- * The `igpt` command line: export, score, complete, bench.
+ * The `igpt` command line: export, score, complete, bench, random, probe.
  * `run(argv, io)` is the whole CLI in-process (tests call it); run as a script it uses the real
  * process streams and exits with its code (0 ok, 1 bad input or failure, 2 usage error).
  *
@@ -15,6 +15,7 @@ import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
 import type { CliIO } from './commands/common.ts';
 import { COMPLETE_USAGE, completeCommand } from './commands/complete.ts';
 import { EXPORT_USAGE, exportCommand } from './commands/export.ts';
+import { PROBE_USAGE, probeCommand } from './commands/probe.ts';
 import { RANDOM_USAGE, randomCommand } from './commands/random.ts';
 import { SCORE_USAGE, scoreCommand } from './commands/score.ts';
 
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIO)
   complete: { usage: COMPLETE_USAGE, run: completeCommand },
   bench: { usage: BENCH_USAGE, run: benchCommand },
   random: { usage: RANDOM_USAGE, run: randomCommand },
+  probe: { usage: PROBE_USAGE, run: probeCommand },
 };
 
 export const USAGE = `igpt: Image GPT on the command line

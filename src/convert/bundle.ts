@@ -7,6 +7,7 @@ import { IMAGE_SIZE, NUM_COLOURS, START_TOKEN, type BundleManifest, type BundleV
 import { paletteRgb } from '../image/index.ts';
 import { buildDecoderGraph, type AttentionScaleSpec } from './graph.ts';
 import { Q4_BLOCK_SIZE } from './q4.ts';
+import { writeFeaturesGraph } from './features.ts';
 import { encodeMessage } from './onnx/proto.ts';
 import { type Checkpoint } from './types.ts';
 import { InputError } from '../errors.ts';
@@ -42,6 +43,8 @@ export interface WriteBundleOptions {
   /** q4: symmetric 4-bit blocks without zero points (default: asymmetric, with zero points). */
   q4Symmetric?: boolean;
   externalDataThreshold?: number;
+  /** Also write the features graph for linear probes (`model.features.onnx`, manifest `features`). */
+  features?: boolean;
 }
 
 const DTYPES: readonly WeightDType[] = ['fp32', 'fp16', 'q4'];
@@ -89,6 +92,9 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
       variants.push(variant);
     }
     if (!io) throw new InputError('--dtype', 'no dtype given');
+    const features = options.features
+      ? await writeFeaturesGraph(ckpt, sink, { producerVersion: CONVERTER_VERSION, attentionScale, externalDataThreshold: options.externalDataThreshold })
+      : undefined;
     const { config } = ckpt;
     const manifest: BundleManifest = {
       format: 'igpt-bundle',
@@ -118,6 +124,7 @@ export async function writeBundle(ckpt: Checkpoint, sink: BundleSink, options: W
         notes: options.notes,
         attentionScaleMode,
       },
+      ...(features ? { features } : {}),
     };
     if (manifest.palette.rgb.length !== NUM_COLOURS) throw new InputError('preprocessor_config.json', `clusters has ${manifest.palette.rgb.length} entries, expected ${NUM_COLOURS}`);
     const manifestWriter = await sink.create('igpt.json');

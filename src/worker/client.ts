@@ -4,7 +4,20 @@
  */
 import type { BundleSource } from '../bundle/index.ts';
 import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, ScoreResult } from '../engine/types.ts';
-import { unpackSteps, type DeviceLostNotice, type EngineApi, type LoadEvent, type LoadRequestOptions, type LoadedInfo } from './protocol.ts';
+import {
+  unpackSteps,
+  type DeviceLostNotice,
+  type EngineApi,
+  type LoadEvent,
+  type LoadRequestOptions,
+  type LoadedInfo,
+  type ProbeApi,
+  type ProbeDataInfo,
+  type ProbeDataSpec,
+  type ProbeEvent,
+  type ProbeRunRequest,
+  type ProbeRunResult,
+} from './protocol.ts';
 import { RpcClient } from './rpc.ts';
 
 export class EngineClient implements Engine {
@@ -54,5 +67,27 @@ export class EngineClient implements Engine {
 
   async dispose(): Promise<void> {
     this.rpc.terminate('The engine worker was restarted');
+  }
+}
+
+/** The probe worker, seen from the UI thread: inspect a labelled set, run the probes of a model. */
+export class ProbeClient {
+  private readonly rpc: RpcClient<ProbeApi>;
+
+  constructor(worker = new Worker(new URL('./probe.worker.ts', import.meta.url), { type: 'module' })) {
+    this.rpc = new RpcClient<ProbeApi>(worker, 'probe');
+  }
+
+  inspect(data: ProbeDataSpec, clusters: number[][]): Promise<ProbeDataInfo> {
+    return this.rpc.call('inspect', { data, clusters });
+  }
+
+  /** Resolves to null when stopped. */
+  run(request: ProbeRunRequest, onEvent: (e: ProbeEvent) => void, signal?: AbortSignal): Promise<ProbeRunResult | null> {
+    return this.rpc.call('run', request, { onEvent, signal });
+  }
+
+  dispose(): void {
+    this.rpc.terminate('The probe worker was stopped');
   }
 }

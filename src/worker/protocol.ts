@@ -6,6 +6,7 @@
 import type { BundleManifest, BundleSource, LoadProgress, WeightDType } from '../bundle/index.ts';
 import type { ConvertEvent, ConvertRequest, HubPlan } from '../convert/web/convertToOpfs.ts';
 import type { ConvertedModel } from '../convert/web/opfs.ts';
+import type { LayerJson, ProbeJson } from '../probe/report.ts';
 import { TOP_CANDIDATES, type Backend, type EngineInfo, type GenerateRequest, type GenerateResult, type PrefillProgress, type ScoreResult, type StepEvent } from '../engine/types.ts';
 
 /** How the bundle's files were obtained. */
@@ -54,6 +55,53 @@ export type ConvertApi = {
 /** The image worker's API: an uploaded file to the model's tokens. */
 export type ImageApi = {
   tokenize: { arg: { file: Blob; name: string; clusters: number[][] }; result: { tokens: Int32Array; width: number; height: number } };
+};
+
+/** A labelled image set for the Probe view: a probe set (index .json + sprite sheet) by URL, or picked files "<class>/<file>". */
+export type ProbeDataSpec = { kind: 'set'; url: string; label: string } | { kind: 'files'; files: { path: string; file: Blob }[]; label: string };
+
+export interface ProbeDataInfo {
+  label: string;
+  classes: string[];
+  /** Images per class. */
+  counts: number[];
+  images: number;
+  /** Files that could not be decoded, and files that were not used; neither stops a run. */
+  bad: { path: string; problem: string }[];
+  skipped: { path: string; reason: string }[];
+}
+
+export interface ProbeRunRequest {
+  /** The model (the one the app has loaded). */
+  source: BundleSource;
+  backend: Backend | 'auto';
+  wasmThreads?: number;
+  data: ProbeDataSpec;
+  /** About this many images per class (seeded, as igpt probe --per-class); all when absent. */
+  perClass?: number;
+  testFraction: number;
+  seed: number;
+}
+
+export type ProbeEvent =
+  | { type: 'data'; info: ProbeDataInfo; selected: number }
+  | { type: 'model'; progress: LoadProgress }
+  | { type: 'features'; done: number; total: number; backend: Backend }
+  | { type: 'layer'; layer: LayerJson; index: number; total: number };
+
+export interface ProbeRunResult extends ProbeJson {
+  model: string;
+  data: string;
+  backend: Backend;
+  per_class_cap: number | null;
+  seconds: { features: number; probe: number };
+}
+
+/** The probe worker's API: pooled features of every layer, then a linear probe per layer (src/probe). */
+export type ProbeApi = {
+  /** Reads a data set with the model's palette: classes, counts, bad files. */
+  inspect: { arg: { data: ProbeDataSpec; clusters: number[][] }; result: ProbeDataInfo };
+  run: { arg: ProbeRunRequest; result: ProbeRunResult | null; event: ProbeEvent };
 };
 
 /** Several consecutive step events of one run, packed. */

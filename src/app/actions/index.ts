@@ -48,3 +48,4 @@ export async function start(): Promise<void> {
   } else if (model && (await loadModelFromUrl(model))) return;
   await loadDefaultModel();
 }
+export { canRunProbe, chooseProbeData, exportProbeCsv, exportProbePng, inspectProbeData, probeCsvText, runProbe, setProbeFolder, stopProbe } from './probe.ts';

@@ -7,7 +7,7 @@ export function toggleFullscreen(): void {
   else void document.documentElement.requestFullscreen?.().catch(() => undefined);
 }
 
-/** Space generate/stop, R new seed, Left/Right temperature, F fullscreen, P presentation, Ctrl+Z/Y undo/redo. */
+/** Space generate/stop, R new seed, Left/Right temperature (playground page only), F fullscreen, P presentation, Ctrl+Z/Y undo/redo. */
 export function handleKey(e: KeyboardEvent): void {
   const t = e.target as HTMLElement | null;
   const tag = t?.tagName;
@@ -26,6 +26,8 @@ export function handleKey(e: KeyboardEvent): void {
     return;
   }
   if (e.altKey || e.metaKey) return;
+  // On the Probe page the playground's keys (run, seed, temperature) do nothing.
+  if (st.page === 'probe' && [' ', 'r', 'R', 'ArrowLeft', 'ArrowRight'].includes(e.key)) return;
   switch (e.key) {
     case ' ':
       if (tag === 'BUTTON' || tag === 'INPUT') return; // let the focused control act

@@ -15,6 +15,11 @@ let client: EngineClient | null = null;
 /** What is loaded, to load it again into a fresh worker after a lost GPU device. */
 let loaded: { source: BundleSource; label: string } | null = null;
 
+/** The source of the model loaded last (the Probe view probes it). */
+export function loadedSource(): BundleSource | null {
+  return loaded?.source ?? null;
+}
+
 export function errorText(e: unknown): string {
   if (e instanceof WorkerCallError && e.input && e.problem) return `${e.input}: ${e.problem}`;
   return e instanceof Error ? e.message : String(e);

@@ -16,12 +16,14 @@ import { makeCtx, resolvePath, writeJson, type CliIO, type Ctx } from './common.
 
 export const EXPORT_USAGE = `usage: igpt export <hf-folder | owner/name> --out DIR [--dtype fp32,fp16,q4] [--q4-symmetric]
                    [--attention-scale exact|transformers|X] [--revision REV]
-                   [--prefer safetensors|pytorch] [--name NAME] [--json]
+                   [--prefer safetensors|pytorch] [--name NAME] [--features] [--json]
   Converts an ImageGPT checkpoint (a local Hugging Face folder, or a hub model id that is downloaded
   into $IGPT_CACHE, default ~/.cache/igpt/hub) into a model bundle folder DIR (igpt.json + ONNX graphs).
   --dtype: one or more of fp32 (default), fp16, q4 (4-bit weight matrices, MatMulNBits, block 32;
   asymmetric with zero points unless --q4-symmetric). --attention-scale: exact = 1/sqrt(head_dim)
   (default), transformers = 1/int(sqrt(head_dim)) as Hugging Face transformers computes it, or a number.
+  --features also writes model.features.onnx, the graph igpt probe runs (without it, igpt probe
+  builds the same graph in memory from model.onnx).
   The bundle is written to a temporary folder and moved into place only when complete; Ctrl-C
   removes it.`;
 
@@ -33,6 +35,7 @@ const SPECS = {
   'q4-symmetric': { type: 'boolean' },
   prefer: { type: 'string' },
   name: { type: 'string' },
+  features: { type: 'boolean' },
   json: { type: 'boolean' },
 } satisfies OptionSpecs;
 
@@ -149,7 +152,7 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
   process.once('SIGTERM', onSignal);
   let manifest: BundleManifest;
   try {
-    manifest = await writeBundle(ckpt, sink, { name, dtypes, source, revision, attentionScale, q4Symmetric });
+    manifest = await writeBundle(ckpt, sink, { name, dtypes, source, revision, attentionScale, q4Symmetric, features: args.values.features === true });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -183,6 +186,7 @@ export function summary(m: BundleManifest, out: string) {
       node_count: v.nodeCount,
       ...(v.quantization ? { quantization: v.quantization } : {}),
     })),
+    ...(m.features ? { features: { graph: m.features.graph, bytes: m.features.files.reduce((n, f) => n + f.bytes, 0), files: m.features.files } } : {}),
   };
 }
 
@@ -196,4 +200,5 @@ function printSummary(ctx: Ctx, m: BundleManifest, out: string): void {
     const bytes = v.files.reduce((n, f) => n + f.bytes, 0);
     ctx.say(`  ${v.dtype.padEnd(10)} ${v.files.map((f) => f.path).join(' + ')}: ${formatBytes(bytes)}, ${v.nodesPerLayer} nodes per layer, ${v.nodeCount} nodes`);
   }
+  if (m.features) ctx.say(`  features   ${m.features.files.map((f) => f.path).join(' + ')}: ${formatBytes(m.features.files.reduce((n, f) => n + f.bytes, 0))}`);
 }
