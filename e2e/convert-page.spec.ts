@@ -170,11 +170,17 @@ test('dropped connections resume with Range requests, also after a reload; the s
   const first = cdnGets();
   expect(first).toHaveLength(5);
   expect(first[0].range).toBeUndefined();
-  // Each retry asked for the rest only, from where the previous one stopped.
+  // Each retry asked for the rest only, from where the previous one stopped: the server sent
+  // 100 kB each time, but a browser may drop the last bytes it had not yet handed to the page when
+  // the connection closes, so a retry starts at most 100 kB after the one before, never before it.
+  let stored = 0;
   for (let i = 1; i < 5; i++) {
     expect(first[i].status).toBe(206);
-    expect(rangeStart(first[i])).toBe(i * STEP);
+    expect(rangeStart(first[i])).toBeGreaterThanOrEqual(stored);
+    expect(rangeStart(first[i])).toBeLessThanOrEqual(stored + STEP);
+    stored = rangeStart(first[i]);
   }
+  expect(stored).toBeGreaterThan(0);
   await expect(modelName(page)).toHaveText('imagegpt-tiny-a');
 
   // After a reload the sizes say what is already here, and the download resumes at that byte.
@@ -189,8 +195,10 @@ test('dropped connections resume with Range requests, also after a reload; the s
   const second = cdnGets();
   expect(second).toHaveLength(1);
   expect(second[0].status).toBe(206);
-  expect(rangeStart(second[0])).toBe(5 * STEP);
-  expect(5 * STEP).toBeLessThan(size);
+  // It resumes where the fifth connection left off (no byte asked for twice beyond what was lost).
+  expect(rangeStart(second[0])).toBeGreaterThanOrEqual(rangeStart(first[4]));
+  expect(rangeStart(second[0])).toBeLessThanOrEqual(rangeStart(first[4]) + STEP);
+  expect(rangeStart(second[0])).toBeLessThan(size);
   const bundles = await opfsBundles(page);
   const id = Object.keys(bundles).find((k) => k.includes('random-st') && k.includes('q4'))!;
   expectSameBundle(bundles[id], cliBundles.get('st')!);

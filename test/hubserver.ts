@@ -151,7 +151,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     if (cut !== undefined) {
       if (--cut.times <= 0) cuts.delete(f.name);
       res.write(body.subarray(0, Math.min(cut.bytes, body.length)), () => {
-        setTimeout(() => res.socket?.destroy(), 20);
+        setTimeout(() => res.socket?.destroy(), 200);
       });
       return;
     }
