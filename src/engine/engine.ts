@@ -725,7 +725,7 @@ const gpuOutOfMemory = (name: string, bytes: number, detail: string) =>
  * the weights are uploaded ends it with a clear error instead of a session that never comes or
  * fails later. onnxruntime makes its device during the first creation, so it is looked for until then.
  */
-async function watchGpu(create: Promise<ort.InferenceSession>, name: string, bytes: number): Promise<ort.InferenceSession> {
+export async function watchGpu(create: Promise<ort.InferenceSession>, name: string, bytes: number): Promise<ort.InferenceSession> {
   let done = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let device: GPUDevice | undefined;
