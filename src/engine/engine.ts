@@ -131,7 +131,7 @@ export function fitBackend(
     const gpu = checkFit(manifest, variant, { backend: 'webgpu', limits: choice.limits, deviceMemoryBytes: memory }, choice.fp16);
     if (gpu.fits) return { choice, variant };
     if (requested === 'webgpu') throw new InputError(manifest.name, gpu.message!);
-    const wasmChoice: BackendChoice = { backend: 'wasm', adapter: 'wasm (CPU)', fp16: false, fallbackReason: `${manifest.name}: ${gpu.message}` };
+    const wasmChoice: BackendChoice = { backend: 'wasm', adapter: 'wasm (CPU)', fp16: false, fallbackReason: `${manifest.name}: ${gpu.message!.replace(/\.$/, '')}` }; // the notice adds its own full stop
     const wasmVariant = variantFor(manifest, wasmChoice, dtype);
     const wasm = checkFit(manifest, wasmVariant, { backend: 'wasm', deviceMemoryBytes: memory }, false);
     if (wasm.fits) return { choice: wasmChoice, variant: wasmVariant };

@@ -59,13 +59,28 @@ export async function planHub(source: { endpoint: string; repo: string; revision
 export const bundleId = (source: string, revision: string | undefined, dtype: WeightDType, scale: AttentionScaleChoice) =>
   slug(`${source}${revision ? `@${revision}` : ''}-${dtype}-${scale}`);
 
-async function checkQuota(need: number): Promise<void> {
-  const est = await navigator.storage?.estimate?.().catch(() => undefined);
+/** Bytes as a person reads them, with the exact count: "1.5 MB (1,523,042 bytes)". */
+export function describeBytes(n: number): string {
+  const exact = `${Math.round(n).toLocaleString('en-US')} bytes`;
+  if (n < 1000) return exact;
+  const [v, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${unit} (${exact})`;
+}
+
+/**
+ * Refuses, before anything is downloaded or written, when the browser's storage estimate leaves
+ * less room than `need` bytes (what is left to download plus the estimated bundle).
+ */
+export async function checkQuota(need: number, storage: Pick<StorageManager, 'estimate'> | undefined = globalThis.navigator?.storage): Promise<void> {
+  const est = await storage?.estimate?.().catch(() => undefined);
   if (!est || est.quota === undefined || est.usage === undefined) return;
-  const free = est.quota - est.usage;
+  const free = Math.max(0, est.quota - est.usage);
   if (free < need) {
-    const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
-    throw new InputError('browser storage', `not enough space: this needs about ${gb(need)} and the browser allows ${gb(free)} more for this site (quota ${gb(est.quota)}, used ${gb(est.usage)}). Free space, or delete converted models`);
+    throw new InputError(
+      'browser storage',
+      `not enough space: converting needs about ${describeBytes(need)} and the browser allows only ${describeBytes(free)} more for this site ` +
+        `(quota ${describeBytes(est.quota)}, used ${describeBytes(est.usage)}). Nothing was downloaded or written. Free disk space, or delete converted models`,
+    );
   }
 }
 
