@@ -5,9 +5,9 @@
  * "Download and convert"); the bundle it writes to OPFS equals, byte for byte, what `igpt export`
  * writes from the same hub (igpt.json up to its creation time); the converted model generates, and
  * opens again from OPFS after the server is gone. A connection dropped half-way is resumed with a
- * Range request. A truncated checkpoint, a wrong sha256 and a storage quota too small (the browser's
- * quota for the origin lowered through the DevTools protocol) give clear messages, leave no bundle
- * in OPFS and keep the model in use working.
+ * Range request. A truncated checkpoint, a wrong sha256 and a storage quota too small (the page's
+ * storage estimate made small) give clear messages, leave no bundle in OPFS and keep the model in
+ * use working.
  *
  * Checkpoints: the reference fixture's pytorch_model.bin (a real transformers ImageGPT file, 2
  * layers) and a random 2-layer iGPT-shaped model.safetensors from `igpt random --shape tiny`.
@@ -250,20 +250,20 @@ async function opfsDownloads(page: Page): Promise<Record<string, string[]>> {
 }
 
 test('a storage quota too small is refused before any download, leaves nothing in OPFS, and keeps the current model working', async () => {
-  await openWithTinyModel();
-  const bundlesBefore = Object.keys(await opfsBundles(page)).sort();
-  const downloadsBefore = await opfsDownloads(page);
-  // The browser's own quota for this origin, made small (DevTools' "custom storage quota"): the
-  // page and the convert worker both see it in navigator.storage.estimate().
-  const origin = new URL(page.url()).origin;
-  const cdp = await page.context().newCDPSession(page);
-  const { usage } = await page.evaluate(() => navigator.storage.estimate());
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage! + 50_000 });
+  // A second page of the same browser context (the same OPFS) whose storage estimate answers a
+  // 10 GB quota with 50 kB left.
+  const small = await page.context().newPage();
+  await small.addInitScript(() => {
+    Object.defineProperty(StorageManager.prototype, 'estimate', { configurable: true, value: async () => ({ quota: 10e9, usage: 10e9 - 50_000 }) });
+  });
   try {
-    const estimate = await page.evaluate(() => navigator.storage.estimate());
-    expect(estimate.quota! - estimate.usage!).toBeLessThanOrEqual(50_000);
+    await small.goto(`/?backend=wasm&hub=${encodeURIComponent(server.url)}#model=/e2e/bundles/tiny/`);
+    await waitReady(small);
+    await expect(modelName(small)).toHaveText('imagegpt-tiny-a');
+    const bundlesBefore = Object.keys(await opfsBundles(small)).sort();
+    const downloadsBefore = await opfsDownloads(small);
     server.requests.length = 0;
-    const alert = modelRegion(page).getByRole('alert');
+    const alert = modelRegion(small).getByRole('alert');
 
     // A hub repo: the message names the bytes needed (the download, plus the fp16 bundle: half the
     // fp32 weights) and the bytes left, and nothing is fetched.
@@ -271,28 +271,27 @@ test('a storage quota too small is refused before any download, leaves nothing i
     const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
     const bytes = (n: number) => `${n.toLocaleString('en-US')} bytes`;
     const bundle = Math.round(sizes[2] / 2);
-    await convertRepo(page, 'test/fixture-pt', 'exact', 'fp16');
+    await convertRepo(small, 'test/fixture-pt', 'exact', 'fp16');
     await expect(alert).toContainText(`browser storage: not enough space: converting needs about`, { timeout: 60_000 });
     await expect(alert).toContainText(`(${bytes(sizes[0] + sizes[1] + sizes[2] + bundle)}) and the browser allows only`);
-    await expect(alert).toContainText(/allows only [\d.]+ kB \([\d,]+ bytes\) more for this site/);
+    await expect(alert).toContainText('allows only 50.0 kB (50,000 bytes) more for this site (quota 10.0 GB (10,000,000,000 bytes), used');
     await expect(alert).toContainText('Nothing was downloaded or written');
     expect(server.requests.filter((r) => r.method === 'GET' && /\/(resolve|cdn)\//.test(r.path))).toEqual([]);
 
     // Picked files: refused the same way (the bundle is all they need), before the converter reads them.
-    await page.getByLabel('Checkpoint files to convert').setInputFiles(files);
+    await small.getByLabel('Checkpoint files to convert').setInputFiles(files);
     await expect(alert).toContainText(`converting needs about ${(bundle / 1e6).toFixed(2)} MB (${bytes(bundle)}) and the browser allows only`);
-    await expect(modelName(page)).toHaveText('imagegpt-tiny-a');
+    await expect(modelName(small)).toHaveText('imagegpt-tiny-a');
 
     // Nothing usable-looking, nor any new partial download, is left in OPFS.
-    expect(Object.keys(await opfsBundles(page)).sort()).toEqual(bundlesBefore);
-    expect(await opfsDownloads(page)).toEqual(downloadsBefore);
-    await expect(page.getByRole('list', { name: 'Converted models' }).getByRole('listitem')).toHaveCount(bundlesBefore.length);
+    expect(Object.keys(await opfsBundles(small)).sort()).toEqual(bundlesBefore);
+    expect(await opfsDownloads(small)).toEqual(downloadsBefore);
+    await expect(small.getByRole('list', { name: 'Converted models' }).getByRole('listitem')).toHaveCount(bundlesBefore.length);
 
     // The model in use still runs.
-    await generateSmall(page);
+    await generateSmall(small);
   } finally {
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
-    await cdp.detach();
+    await small.close();
   }
 });
 

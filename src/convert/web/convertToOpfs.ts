@@ -21,6 +21,8 @@ export interface ConvertRequest {
   source: ConvertSource;
   dtype: WeightDType;
   attentionScale: AttentionScaleChoice;
+  /** The page's storage estimate, taken after asking for persistent storage (else the worker's own). */
+  storage?: { quota?: number; usage?: number };
 }
 
 export type ConvertStage = 'metadata' | 'storage' | 'download' | 'convert' | 'done';
@@ -71,7 +73,7 @@ export function describeBytes(n: number): string {
  * Refuses, before anything is downloaded or written, when the browser's storage estimate leaves
  * less room than `need` bytes (what is left to download plus the estimated bundle).
  */
-export async function checkQuota(need: number, storage: Pick<StorageManager, 'estimate'> | undefined = globalThis.navigator?.storage): Promise<void> {
+export async function checkQuota(need: number, storage: { estimate(): Promise<StorageEstimate> } | undefined = globalThis.navigator?.storage): Promise<void> {
   const est = await storage?.estimate?.().catch(() => undefined);
   if (!est || est.quota === undefined || est.usage === undefined) return;
   const free = Math.max(0, est.quota - est.usage);
@@ -110,6 +112,7 @@ function reporting(sink: BundleSink, estimate: number, emit: (e: ConvertEvent) =
 
 export async function convertToOpfs(req: ConvertRequest, emit: (e: ConvertEvent) => void, signal?: AbortSignal): Promise<ConvertedModel> {
   const { dtype, attentionScale } = req;
+  const storage = req.storage ? { estimate: async () => ({ ...req.storage }) } : undefined;
   let files: FileMap;
   let source: string;
   let revision: string | undefined;
@@ -124,7 +127,7 @@ export async function convertToOpfs(req: ConvertRequest, emit: (e: ConvertEvent)
     endpoint = ref.endpoint;
     const weights = plan.files.filter((f) => isWeightFile(f.path)).reduce((n, f) => n + f.size, 0);
     emit({ type: 'stage', stage: 'storage', text: 'Checking the browser storage' });
-    await checkQuota(plan.downloadBytes - plan.presentBytes + estimateBundleBytes(weights, dtype));
+    await checkQuota(plan.downloadBytes - plan.presentBytes + estimateBundleBytes(weights, dtype), storage);
     emit({ type: 'stage', stage: 'download', text: `Downloading ${ref.repo}` });
     files = await downloadHubCheckpoint(ref, plan.files, { signal, onProgress: (progress) => emit({ type: 'download', progress }) });
   } else {
@@ -132,7 +135,7 @@ export async function convertToOpfs(req: ConvertRequest, emit: (e: ConvertEvent)
     files = new Map(req.source.files.map((f) => [f.path, f.file]));
     const weights = [...files].filter(([p]) => isWeightFile(p)).reduce((n, [, b]) => n + b.size, 0);
     emit({ type: 'stage', stage: 'storage', text: 'Checking the browser storage' });
-    await checkQuota(estimateBundleBytes(weights, dtype));
+    await checkQuota(estimateBundleBytes(weights, dtype), storage);
   }
   signal?.throwIfAborted();
   emit({ type: 'stage', stage: 'convert', text: `Converting to ${dtype}` });
