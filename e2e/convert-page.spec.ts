@@ -5,13 +5,14 @@
  * "Download and convert"); the bundle it writes to OPFS equals, byte for byte, what `igpt export`
  * writes from the same hub (igpt.json up to its creation time); the converted model generates, and
  * opens again from OPFS after the server is gone. A connection dropped half-way is resumed with a
- * Range request. A truncated checkpoint and a wrong sha256 give clear messages, leave no bundle in
- * OPFS and keep the model in use working.
+ * Range request. A truncated checkpoint, a wrong sha256 and a storage quota too small (the page's
+ * storage estimate made small) give clear messages, leave no bundle in OPFS and keep the model in
+ * use working.
  *
  * Checkpoints: the reference fixture's pytorch_model.bin (a real transformers ImageGPT file, 2
  * layers) and a random 2-layer iGPT-shaped model.safetensors from `igpt random --shape tiny`.
  */
-import { copyFile, mkdir, readdir, readFile, truncate } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
@@ -238,6 +239,68 @@ test('a truncated checkpoint and a wrong sha256 give clear messages, leave no bu
   // The model in use still runs.
   await expect(modelName(page)).toHaveText('imagegpt-tiny-a');
   await generateSmall(page);
+});
+
+/** The folders under igpt/downloads/ in OPFS, each with its file names. */
+async function opfsDownloads(page: Page): Promise<Record<string, string[]>> {
+  return page.evaluate(async () => {
+    const out: Record<string, string[]> = {};
+    const root = await navigator.storage.getDirectory();
+    const igpt = await root.getDirectoryHandle('igpt', { create: true });
+    const downloads = await igpt.getDirectoryHandle('downloads', { create: true });
+    for await (const [key, h] of (downloads as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+      if (h.kind !== 'directory') continue;
+      out[key] = [];
+      for await (const [name] of (h as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) out[key].push(name);
+    }
+    return out;
+  });
+}
+
+test('a storage quota too small is refused before any download, leaves nothing in OPFS, and keeps the current model working', async () => {
+  // A second page of the same browser context (the same OPFS) whose storage estimate answers a
+  // 10 GB quota with 50 kB left.
+  const small = await page.context().newPage();
+  await small.addInitScript(() => {
+    Object.defineProperty(StorageManager.prototype, 'estimate', { configurable: true, value: async () => ({ quota: 10e9, usage: 10e9 - 50_000 }) });
+  });
+  try {
+    await small.goto(`/?backend=wasm&hub=${encodeURIComponent(server.url)}#model=/e2e/bundles/tiny/`);
+    await waitReady(small);
+    await expect(modelName(small)).toHaveText('imagegpt-tiny-a');
+    const bundlesBefore = Object.keys(await opfsBundles(small)).sort();
+    const downloadsBefore = await opfsDownloads(small);
+    server.requests.length = 0;
+    const alert = modelRegion(small).getByRole('alert');
+
+    // A hub repo: the message names the bytes needed (the download, plus the fp16 bundle: half the
+    // fp32 weights) and the bytes left, and nothing is fetched.
+    const files = ['config.json', 'preprocessor_config.json', 'pytorch_model.bin'].map((f) => join(repos['test/fixture-pt'], f));
+    const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+    const bytes = (n: number) => `${n.toLocaleString('en-US')} bytes`;
+    const bundle = Math.round(sizes[2] / 2);
+    await convertRepo(small, 'test/fixture-pt', 'exact', 'fp16');
+    await expect(alert).toContainText(`browser storage: not enough space: converting needs about`, { timeout: 60_000 });
+    await expect(alert).toContainText(`(${bytes(sizes[0] + sizes[1] + sizes[2] + bundle)}) and the browser allows only`);
+    await expect(alert).toContainText('allows only 50.0 kB (50,000 bytes) more for this site (quota 10.0 GB (10,000,000,000 bytes), used');
+    await expect(alert).toContainText('Nothing was downloaded or written');
+    expect(server.requests.filter((r) => r.method === 'GET' && /\/(resolve|cdn)\//.test(r.path))).toEqual([]);
+
+    // Picked files: refused the same way (the bundle is all they need), before the converter reads them.
+    await small.getByLabel('Checkpoint files to convert').setInputFiles(files);
+    await expect(alert).toContainText(`converting needs about ${(bundle / 1e6).toFixed(2)} MB (${bytes(bundle)}) and the browser allows only`);
+    await expect(modelName(small)).toHaveText('imagegpt-tiny-a');
+
+    // Nothing usable-looking, nor any new partial download, is left in OPFS.
+    expect(Object.keys(await opfsBundles(small)).sort()).toEqual(bundlesBefore);
+    expect(await opfsDownloads(small)).toEqual(downloadsBefore);
+    await expect(small.getByRole('list', { name: 'Converted models' }).getByRole('listitem')).toHaveCount(bundlesBefore.length);
+
+    // The model in use still runs.
+    await generateSmall(small);
+  } finally {
+    await small.close();
+  }
 });
 
 test('"Convert files…" converts picked Hugging Face files the same way, and the model opens', async () => {

@@ -14,9 +14,11 @@ import {
   type BundleManifest,
   type BundleSource,
   type BundleStore,
+  type BundleVariant,
   type LoadedBundle,
 } from '../bundle/index.ts';
 import { InputError } from '../errors.ts';
+import { checkFit, maxBatch, needsFor, sizeText, whatText, type GpuLimits } from './adapterFit.ts';
 import { tokensPerSecond, validateSampleSettings } from './plan.ts';
 import { Rng } from './rng.ts';
 import { GEN_BLOCK, cpuDecoderGraph, cpuGraphIo, type CpuGraphIo } from './cpuGraph.ts';
@@ -73,6 +75,8 @@ export interface BackendChoice {
   /** The adapter offers shader-f16 (fp16 weights can run). */
   fp16: boolean;
   fallbackReason?: string;
+  /** The WebGPU adapter's buffer limits, which onnxruntime's device gets (see adapterFit.ts). */
+  limits?: GpuLimits;
 }
 
 /** 'auto' takes WebGPU when an adapter is there, else wasm (saying why); 'webgpu' insists. */
@@ -99,7 +103,46 @@ export async function chooseBackend(requested: Backend | 'auto' = 'auto'): Promi
   if (software && requested === 'auto') {
     return wasm(`the only WebGPU adapter (${name}) is a software emulation on the CPU, slower than wasm (add ?backend=webgpu to use it anyway)`);
   }
-  return { backend: 'webgpu', adapter: name, fp16: adapter.features.has('shader-f16') };
+  const limits = { maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize };
+  return { backend: 'webgpu', adapter: name, fp16: adapter.features.has('shader-f16'), limits };
+}
+
+/** The device's memory in bytes where the browser says (navigator.deviceMemory, in GiB), else undefined. */
+function deviceMemoryBytes(): number | undefined {
+  const gb = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
+  return typeof gb === 'number' && gb > 0 ? gb * 1024 ** 3 : undefined;
+}
+
+/**
+ * The backend and variant to open, once the variant is compared with the backend's limits
+ * (adapterFit.ts), before anything is read: a variant too big for the WebGPU adapter falls back to
+ * wasm with the reason as the notice ('auto'), or is refused ('webgpu' asked for by name); one that
+ * fits nowhere is refused, naming what does not fit and which precision would.
+ */
+export function fitBackend(
+  manifest: BundleManifest,
+  choice: BackendChoice,
+  dtype: EngineOptions['dtype'] = 'auto',
+  requested: Backend | 'auto' = 'auto',
+): { choice: BackendChoice; variant: BundleVariant } {
+  const memory = deviceMemoryBytes();
+  let variant = variantFor(manifest, choice, dtype);
+  if (choice.backend === 'webgpu') {
+    const gpu = checkFit(manifest, variant, { backend: 'webgpu', limits: choice.limits, deviceMemoryBytes: memory }, choice.fp16);
+    if (gpu.fits) return { choice, variant };
+    if (requested === 'webgpu') throw new InputError(manifest.name, gpu.message!);
+    const wasmChoice: BackendChoice = { backend: 'wasm', adapter: 'wasm (CPU)', fp16: false, fallbackReason: `${manifest.name}: ${gpu.message!.replace(/\.$/, '')}` }; // the notice adds its own full stop
+    const wasmVariant = variantFor(manifest, wasmChoice, dtype);
+    const wasm = checkFit(manifest, wasmVariant, { backend: 'wasm', deviceMemoryBytes: memory }, false);
+    if (wasm.fits) return { choice: wasmChoice, variant: wasmVariant };
+    throw new InputError(
+      manifest.name,
+      `${whatText(variant)} does not fit on this WebGPU adapter (${gpu.problems.join('; ')}), and ${whatText(wasmVariant)} does not fit on wasm (${wasm.problems.join('; ')}). ${gpu.advice}`,
+    );
+  }
+  const wasm = checkFit(manifest, variant, { backend: 'wasm', deviceMemoryBytes: memory }, false);
+  if (!wasm.fits) throw new InputError(manifest.name, wasm.message!);
+  return { choice, variant };
 }
 
 /** Runs one session call at a time: onnxruntime sessions must never run concurrently. */
@@ -508,6 +551,10 @@ export class OrtEngine implements Engine {
     }
     const B = request.samples.length;
     if (B < 1) throw new InputError('samples', 'at least one sample is needed');
+    const most = this.info.maxBatch;
+    if (most !== undefined && B > most) {
+      throw new InputError('samples', `${B} samples at once are more than this model's attention cache allows on this WebGPU adapter (at most ${most}: each layer's cache is one GPU buffer, within maxStorageBufferBindingSize and maxBufferSize)`);
+    }
     request.samples.forEach((s) => validateSampleSettings(s));
     const room = nPixels - promptLength;
     const maxNew = Math.min(room, request.maxNewTokens ?? room);
@@ -653,10 +700,68 @@ async function createSession(bundle: LoadedBundle, backend: Backend, graph: Uint
     for (const name of [...io.presentKey, ...io.presentValue]) location[name] = 'gpu-buffer';
     options.preferredOutputLocation = location;
   }
+  const name = `${bundle.label}/${bundle.variant.graph}`;
   try {
-    return await ort.InferenceSession.create(graph, options);
+    const create = ort.InferenceSession.create(graph, options);
+    return await (backend === 'webgpu' ? watchGpu(create, name, variantBytes(bundle.variant)) : create);
   } catch (err) {
-    throw new InputError(`${bundle.label}/${bundle.variant.graph}`, `could not be loaded by onnxruntime (${backend}): ${(err as Error).message}`);
+    if (err instanceof InputError) throw err;
+    const message = (err as Error).message;
+    if (backend === 'webgpu' && GPU_OUT_OF_MEMORY.test(message)) throw gpuOutOfMemory(name, variantBytes(bundle.variant), message);
+    throw new InputError(name, `could not be loaded by onnxruntime (${backend}): ${message}`);
+  }
+}
+
+const GPU_OUT_OF_MEMORY = /out of memory|OutOfMemory|\bOOM\b|failed to allocate|allocation failed|Not enough memory/i;
+
+const gpuOutOfMemory = (name: string, bytes: number, detail: string) =>
+  new InputError(
+    name,
+    `the GPU ran out of memory while taking its ${sizeText(bytes)} of weights (${detail}). Close other tabs or programs that use the GPU, or use a smaller precision (fp16 halves the weights, q4 takes about a sixth of fp32)`,
+  );
+
+/**
+ * Session creation on WebGPU, watched: a device lost or an out-of-memory error from WebGPU while
+ * the weights are uploaded ends it with a clear error instead of a session that never comes or
+ * fails later. onnxruntime makes its device during the first creation, so it is looked for until then.
+ */
+export async function watchGpu(create: Promise<ort.InferenceSession>, name: string, bytes: number): Promise<ort.InferenceSession> {
+  let done = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let device: GPUDevice | undefined;
+  let onError: ((e: Event) => void) | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    onError = (e: Event) => {
+      const error = (e as GPUUncapturedErrorEvent).error;
+      if (error?.constructor?.name === 'GPUOutOfMemoryError' || GPU_OUT_OF_MEMORY.test(error?.message ?? '')) reject(gpuOutOfMemory(name, bytes, error.message || 'GPUOutOfMemoryError'));
+    };
+    const attach = (d: GPUDevice) => {
+      if (done || typeof d?.lost?.then !== 'function') return;
+      device = d;
+      d.addEventListener('uncapturederror', onError!);
+      void d.lost.then((info) => {
+        if (!done) reject(new InputError(name, `the WebGPU device was lost while the model was being loaded (${`${info.reason}: ${info.message}`.trim()}); reload the page, or use a smaller precision`));
+      });
+    };
+    const look = () => {
+      if (done) return;
+      // A GPUDevice once onnxruntime has made it (a promise of one in older versions).
+      const d = (ort.env.webgpu as unknown as { device?: GPUDevice | Promise<GPUDevice> }).device;
+      if (d) void Promise.resolve(d).then(attach, () => undefined);
+      else timer = setTimeout(look, 50);
+    };
+    look();
+  });
+  try {
+    return await Promise.race([create, failed]);
+  } catch (err) {
+    // A session that still comes after the failure is released.
+    void create.then((s) => s.release()).catch(() => undefined);
+    throw err;
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    if (device && onError) device.removeEventListener('uncapturederror', onError);
   }
 }
 
@@ -667,6 +772,7 @@ export async function createEngine(bundle: LoadedBundle, choice: BackendChoice, 
   const session = await createSession(bundle, choice.backend, graph);
   const { backend, adapter, fallbackReason } = choice;
   const info: EngineInfo = { backend, adapter, fallbackReason, dtype: bundle.variant.dtype, modelBytes: variantBytes(bundle.variant), manifest: bundle.manifest };
+  if (backend === 'webgpu' && choice.limits) info.maxBatch = maxBatch(needsFor(bundle.manifest, bundle.variant.dtype, bundle.variant), choice.limits);
   if (backend === 'wasm') info.wasmThreads = ort.env.wasm.numThreads; // as onnxruntime settled it
   return new OrtEngine(info, session, true, cpuGraph);
 }
@@ -682,8 +788,7 @@ export function variantFor(manifest: BundleManifest, choice: BackendChoice, dtyp
 /** Reads, verifies and opens a bundle: manifest, backend, variant, files, session. */
 export async function loadEngine(source: BundleSource, options: EngineOptions & { store?: BundleStore; signal?: AbortSignal } = {}): Promise<OrtEngine> {
   const read = await readManifest(source, options);
-  const choice = await chooseBackend(options.backend ?? 'auto');
-  const variant = variantFor(read.manifest, choice, options.dtype);
+  const { choice, variant } = fitBackend(read.manifest, await chooseBackend(options.backend ?? 'auto'), options.dtype, options.backend ?? 'auto');
   const bundle = await loadBundle(source, read, variant, options);
   return createEngine(bundle, choice, options);
 }

@@ -76,6 +76,8 @@ export interface EngineInfo {
   manifest: BundleManifest;
   /** wasm backend: the threads onnxruntime runs on (more than 1 only when cross-origin isolated). */
   wasmThreads?: number;
+  /** WebGPU: the most samples one run holds (each layer's attention cache is one buffer; adapterFit.ts). */
+  maxBatch?: number;
 }
 
 export interface EngineOptions {

@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { loadBundle, readManifest, sourceLabel } from '../bundle/index.ts';
-import { chooseBackend, createEngine, variantFor } from '../engine/engine.ts';
+import { chooseBackend, createEngine, fitBackend } from '../engine/engine.ts';
 import type { Engine } from '../engine/types.ts';
 import { CacheStore } from './cache.ts';
 import { StepBatcher, serializeError, type DeviceLostNotice, type EngineApi, type LoadedInfo } from './protocol.ts';
@@ -42,8 +42,8 @@ const rpc = serve<EngineApi>(
       const store = source.kind === 'url' ? await CacheStore.open() : undefined;
       const read = await readManifest(source, { store, signal });
       emit({ type: 'manifest', manifest: read.manifest, sourceLabel: label });
-      const choice = await chooseBackend(options.backend);
-      const variant = variantFor(read.manifest, choice, options.dtype);
+      // The variant is compared with the backend's limits before anything is read (adapterFit.ts).
+      const { choice, variant } = fitBackend(read.manifest, await chooseBackend(options.backend), options.dtype, options.backend);
       const bundle = await loadBundle(source, read, variant, {
         store,
         signal,

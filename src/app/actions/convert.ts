@@ -140,6 +140,9 @@ export async function convert(req: ConvertRequest): Promise<boolean> {
   useConvert.setState({ running: true, runningId: null, error: null, progress: null });
   // Ask that the site's storage is not evicted under pressure (a multi-GB model); refusal is fine.
   await navigator.storage?.persist?.().catch(() => false);
+  // The estimate after that request (persistence can change the quota); the worker checks it.
+  const est = await navigator.storage?.estimate?.().catch(() => undefined);
+  if (est) req = { ...req, storage: { quota: est.quota, usage: est.usage } };
   try {
     const entry = await converter().convert(req, onEvent, abort.signal);
     useConvert.setState({ running: false, runningId: null, progress: null });

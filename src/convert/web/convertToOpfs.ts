@@ -21,6 +21,8 @@ export interface ConvertRequest {
   source: ConvertSource;
   dtype: WeightDType;
   attentionScale: AttentionScaleChoice;
+  /** The page's storage estimate, taken after asking for persistent storage (else the worker's own). */
+  storage?: { quota?: number; usage?: number };
 }
 
 export type ConvertStage = 'metadata' | 'storage' | 'download' | 'convert' | 'done';
@@ -59,13 +61,28 @@ export async function planHub(source: { endpoint: string; repo: string; revision
 export const bundleId = (source: string, revision: string | undefined, dtype: WeightDType, scale: AttentionScaleChoice) =>
   slug(`${source}${revision ? `@${revision}` : ''}-${dtype}-${scale}`);
 
-async function checkQuota(need: number): Promise<void> {
-  const est = await navigator.storage?.estimate?.().catch(() => undefined);
+/** Bytes as a person reads them, with the exact count: "1.5 MB (1,523,042 bytes)". */
+export function describeBytes(n: number): string {
+  const exact = `${Math.round(n).toLocaleString('en-US')} bytes`;
+  if (n < 1000) return exact;
+  const [v, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${unit} (${exact})`;
+}
+
+/**
+ * Refuses, before anything is downloaded or written, when the browser's storage estimate leaves
+ * less room than `need` bytes (what is left to download plus the estimated bundle).
+ */
+export async function checkQuota(need: number, storage: { estimate(): Promise<StorageEstimate> } | undefined = globalThis.navigator?.storage): Promise<void> {
+  const est = await storage?.estimate?.().catch(() => undefined);
   if (!est || est.quota === undefined || est.usage === undefined) return;
-  const free = est.quota - est.usage;
+  const free = Math.max(0, est.quota - est.usage);
   if (free < need) {
-    const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
-    throw new InputError('browser storage', `not enough space: this needs about ${gb(need)} and the browser allows ${gb(free)} more for this site (quota ${gb(est.quota)}, used ${gb(est.usage)}). Free space, or delete converted models`);
+    throw new InputError(
+      'browser storage',
+      `not enough space: converting needs about ${describeBytes(need)} and the browser allows only ${describeBytes(free)} more for this site ` +
+        `(quota ${describeBytes(est.quota)}, used ${describeBytes(est.usage)}). Nothing was downloaded or written. Free disk space, or delete converted models`,
+    );
   }
 }
 
@@ -95,6 +112,7 @@ function reporting(sink: BundleSink, estimate: number, emit: (e: ConvertEvent) =
 
 export async function convertToOpfs(req: ConvertRequest, emit: (e: ConvertEvent) => void, signal?: AbortSignal): Promise<ConvertedModel> {
   const { dtype, attentionScale } = req;
+  const storage = req.storage ? { estimate: async () => ({ ...req.storage }) } : undefined;
   let files: FileMap;
   let source: string;
   let revision: string | undefined;
@@ -109,7 +127,7 @@ export async function convertToOpfs(req: ConvertRequest, emit: (e: ConvertEvent)
     endpoint = ref.endpoint;
     const weights = plan.files.filter((f) => isWeightFile(f.path)).reduce((n, f) => n + f.size, 0);
     emit({ type: 'stage', stage: 'storage', text: 'Checking the browser storage' });
-    await checkQuota(plan.downloadBytes - plan.presentBytes + estimateBundleBytes(weights, dtype));
+    await checkQuota(plan.downloadBytes - plan.presentBytes + estimateBundleBytes(weights, dtype), storage);
     emit({ type: 'stage', stage: 'download', text: `Downloading ${ref.repo}` });
     files = await downloadHubCheckpoint(ref, plan.files, { signal, onProgress: (progress) => emit({ type: 'download', progress }) });
   } else {
@@ -117,7 +135,7 @@ export async function convertToOpfs(req: ConvertRequest, emit: (e: ConvertEvent)
     files = new Map(req.source.files.map((f) => [f.path, f.file]));
     const weights = [...files].filter(([p]) => isWeightFile(p)).reduce((n, [, b]) => n + b.size, 0);
     emit({ type: 'stage', stage: 'storage', text: 'Checking the browser storage' });
-    await checkQuota(estimateBundleBytes(weights, dtype));
+    await checkQuota(estimateBundleBytes(weights, dtype), storage);
   }
   signal?.throwIfAborted();
   emit({ type: 'stage', stage: 'convert', text: `Converting to ${dtype}` });

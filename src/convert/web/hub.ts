@@ -149,7 +149,13 @@ async function sizeOf(dir: FileSystemDirectoryHandle, path: string): Promise<num
 
 /** Bytes of `files` already in OPFS (complete or partial). */
 export async function bytesPresent(ref: HubRepoRef, files: HubFile[]): Promise<number> {
-  const dir = await subDir('downloads', downloadKey(ref));
+  let dir: FileSystemDirectoryHandle;
+  try {
+    // Looking only: planning a download writes nothing.
+    dir = await (await subDir('downloads')).getDirectoryHandle(downloadKey(ref));
+  } catch {
+    return 0;
+  }
   let n = 0;
   for (const f of files) n += Math.min(f.size, await sizeOf(dir, f.path));
   return n;
