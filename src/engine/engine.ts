@@ -730,6 +730,9 @@ export async function watchGpu(create: Promise<ort.InferenceSession>, name: stri
   let timer: ReturnType<typeof setTimeout> | undefined;
   let device: GPUDevice | undefined;
   let onError: ((e: Event) => void) | undefined;
+  // Devices already looked at: one destroyed on purpose (onnxruntime releases its device with its
+  // last session, and a lost device is destroyed before the next load) is not this load's failure.
+  const seen = new Set<GPUDevice>();
   const failed = new Promise<never>((_, reject) => {
     onError = (e: Event) => {
       const error = (e as GPUUncapturedErrorEvent).error;
@@ -737,17 +740,30 @@ export async function watchGpu(create: Promise<ort.InferenceSession>, name: stri
     };
     const attach = (d: GPUDevice) => {
       if (done || typeof d?.lost?.then !== 'function') return;
+      seen.add(d);
       device = d;
       d.addEventListener('uncapturederror', onError!);
       void d.lost.then((info) => {
-        if (!done) reject(new InputError(name, `the WebGPU device was lost while the model was being loaded (${`${info.reason}: ${info.message}`.trim()}); reload the page, or use a smaller precision`));
+        if (done) return;
+        d.removeEventListener('uncapturederror', onError!);
+        if (info.reason === 'destroyed') {
+          // Destroyed by code, not lost by the GPU: wait for the device onnxruntime makes next.
+          device = undefined;
+          timer = setTimeout(look, 50);
+          return;
+        }
+        reject(new InputError(name, `the WebGPU device was lost while the model was being loaded (${`${info.reason}: ${info.message}`.trim()}); reload the page, or use a smaller precision`));
       });
     };
     const look = () => {
       if (done) return;
       // A GPUDevice once onnxruntime has made it (a promise of one in older versions).
       const d = (ort.env.webgpu as unknown as { device?: GPUDevice | Promise<GPUDevice> }).device;
-      if (d) void Promise.resolve(d).then(attach, () => undefined);
+      if (d)
+        void Promise.resolve(d).then(
+          (dev) => (seen.has(dev) ? (timer = setTimeout(look, 50)) : attach(dev)),
+          () => undefined,
+        );
       else timer = setTimeout(look, 50);
     };
     look();

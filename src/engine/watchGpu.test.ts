@@ -35,6 +35,22 @@ describe('watchGpu', () => {
     expect(err.message).toBe('big/model.onnx: the WebGPU device was lost while the model was being loaded (unknown: D3D12 device removed); reload the page, or use a smaller precision');
   });
 
+  it('a device destroyed on purpose (a released session, a lost device replaced) is not a failure; the next device is watched', async () => {
+    const stale = fakeDevice();
+    stale.lose({ reason: 'destroyed', message: 'device was destroyed' });
+    env.device = stale.device;
+    const session = { release: async () => undefined } as unknown as ort.InferenceSession;
+    const created = new Promise<ort.InferenceSession>((r) => setTimeout(() => r(session), 200));
+    await expect(watchGpu(created, 'm.onnx', 1)).resolves.toBe(session);
+    // And a real loss of the device made after the stale one still ends the load.
+    const next = fakeDevice();
+    const watched = watchGpu(never(), 'big/model.onnx', 2.7e9);
+    setTimeout(() => (env.device = next.device), 120);
+    setTimeout(() => next.lose({ reason: 'unknown', message: 'GPU hung' }), 250);
+    const err = await watched.catch((e) => e);
+    expect(err.message).toBe('big/model.onnx: the WebGPU device was lost while the model was being loaded (unknown: GPU hung); reload the page, or use a smaller precision');
+  });
+
   it('ends with a clear error on a WebGPU out-of-memory error, naming the weights', async () => {
     const { device } = fakeDevice();
     env.device = device;
