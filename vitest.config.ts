@@ -7,8 +7,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // V8 would otherwise keep each worker alive for minutes after the tests, optimising
-    // onnxruntime's wasm in the background (see docs/PERF.md); the test models are tiny.
+    // Liftoff only: the test models are tiny, so TurboFan's compile time would outweigh what it
+    // gains, and V8's default tiering holds a worker up for a minute compiling two huge functions
+    // of onnxruntime's wasm (docs/PERF.md, "Tiering"). The CLI's own tiering (a larger budget)
+    // runs where tests spawn the CLI (src/cli/engine-commands.test.ts, e2e/same-samples.spec.ts).
     execArgv: ['--liftoff-only'],
     // Load onnxruntime-web and Dawn as Node loads them (not through Vite's transform).
     server: { deps: { external: [/onnxruntime-web/, /onnxruntime-common/, /[\\/]webgpu[\\/]/] } },

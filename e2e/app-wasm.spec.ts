@@ -34,6 +34,8 @@ test('on wasm, pixels stream while the run goes on, and Stop ends it early', asy
   // Progress shows several values while running, before the end.
   await expect.poll(() => page.evaluate(() => new Set((window as unknown as { seen: number[] }).seen.filter((v) => v > 0.1 && v < 1)).size), { timeout: 120_000 }).toBeGreaterThanOrEqual(3);
   await expect(page.getByRole('status')).toContainText('Generating');
+  // While it runs, the readout says how long the rest will take at the speed so far.
+  await expect(stats).toContainText(/tokens\/s per sample · (about \d+ (s|min)|under a second) left · [\d.]+ s$/);
   await page.getByRole('button', { name: 'Stop' }).click();
   await expect(page.getByRole('status')).toContainText('Stopped', { timeout: 10_000 });
   const painted = Number((await stats.textContent())!.match(/(\d+)\/1024 pixels/)![1]);

@@ -17,6 +17,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1,8' },
     prefix: { type: 'string', default: '512' },
     steps: { type: 'string', default: '16' },
+    repeat: { type: 'string', default: '1' },
     graph: { type: 'string', default: 'cpu' },
   },
 });
@@ -28,6 +29,7 @@ const result = await measureEngine(engine, {
   prompt: benchPrompt(Number(values.prefix)),
   batches: values.batch!.split(',').map(Number),
   steps: Number(values.steps),
+  repeat: Number(values.repeat),
 });
 process.stdout.write(`${JSON.stringify({ contender: 'engine-node', graph: values.graph, threads: engine.info.wasmThreads, load_ms: loadMs, ...result })}\n`);
 // Exit at once: V8 may still be compiling onnxruntime's wasm with TurboFan in the background.

@@ -22,6 +22,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1,8' },
     prefix: { type: 'string', default: '512' },
     steps: { type: 'string', default: '16' },
+    repeat: { type: 'string', default: '1' },
     graph: { type: 'string', default: 'cpu' },
   },
 });
@@ -53,6 +54,7 @@ const result = await measureEngine(engine, {
   prompt: benchPrompt(Number(values.prefix)),
   batches: values.batch!.split(',').map(Number),
   steps: Number(values.steps),
+  repeat: Number(values.repeat),
 });
 process.stdout.write(`${JSON.stringify({ contender: 'ort-node', graph: values.graph, threads, load_ms: loadMs, ...result })}\n`);
 process.exit(0);

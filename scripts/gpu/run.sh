@@ -8,7 +8,7 @@
 # IGPT_BUDGET_S seconds (default 470).
 # Overrides, for rehearsals on other machines: VK_DRIVER_FILES (Vulkan ICD), IGPT_GPU_DIR (unpack
 # folder), IGPT_S_ARGS / IGPT_M_ARGS (igpt random shape arguments), IGPT_STEPS, IGPT_M_STEPS,
-# IGPT_PREFIX, IGPT_RUN_M=0 (skip M), IGPT_SKIP_DEBS=1, IGPT_WASM_TURBOFAN.
+# IGPT_PREFIX, IGPT_RUN_M=0 (skip M), IGPT_SKIP_DEBS=1, IGPT_WASM_TIERING (budget, liftoff, v8).
 set -uo pipefail
 T0=$(date +%s)
 BUDGET=${IGPT_BUDGET_S:-470}
@@ -24,8 +24,6 @@ PREFIX=${IGPT_PREFIX:-512}
 STEPS=${IGPT_STEPS:-512}
 M_STEPS=${IGPT_M_STEPS:-256}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
-# The CPU side of each step (onnxruntime's wasm) benefits from TurboFan on a 16-core machine.
-export IGPT_WASM_TURBOFAN=${IGPT_WASM_TURBOFAN:-1}
 exec > >(tee -a "$OUT/run.log") 2>&1
 
 el() { echo $(( $(date +%s) - T0 )); }
@@ -39,7 +37,7 @@ box() {
   timeout -k 5 "$t" "$@"
 }
 
-log "run.sh: budget ${BUDGET}s, VK_DRIVER_FILES=$VK_DRIVER_FILES, TURBOFAN=$IGPT_WASM_TURBOFAN"
+log "run.sh: budget ${BUDGET}s, VK_DRIVER_FILES=$VK_DRIVER_FILES, TIERING=${IGPT_WASM_TIERING:-budget}"
 [ -f "$PACK/pkg.tar.xz" ] || { echo "SUMMARY fail: $PACK/pkg.tar.xz missing (run scripts/gpu/pack.sh and carry .gpu)"; exit 1; }
 box 90 bash "$PACK/on-device.sh" "$PACK" "$G" || { echo "SUMMARY fail: unpack (on-device.sh) failed"; exit 1; }
 "$G/node" --version

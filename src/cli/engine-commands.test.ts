@@ -58,6 +58,12 @@ describe('igpt score', () => {
     expect((await runCli(['score', '--model', model])).code).toBe(2);
   });
 
+  it('names IGPT_WASM_TIERING when it holds an unknown mode', async () => {
+    const r = await runCli(['score', '--model', model, IMAGE], { ...process.env, IGPT_WASM_TIERING: 'fast' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('igpt: IGPT_WASM_TIERING: must be budget, liftoff or v8, not "fast"\n');
+  });
+
   it('names the bundle path of a corrupt or cut model.onnx, not only model.onnx', async () => {
     const bad = join(tmp, 'corrupt-bundle');
     cpSync(model, bad, { recursive: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, planRun, sampleSeed, tokensPerSecond, validateSampleSettings } from './plan.ts';
+import { LIMITS, planRun, sampleSeed, timeLeftText, tokensPerSecond, validateSampleSettings } from './plan.ts';
 
 const image = Int32Array.from({ length: 1024 }, (_, i) => i % 512);
 const base = { temperatures: [1], samples: 4, topK: 0, topP: 1, seed: 1234, rowsToKeep: 16 };
@@ -51,5 +51,20 @@ describe('tokensPerSecond', () => {
     expect(tokensPerSecond(100, 2000)).toBe(50);
     expect(tokensPerSecond(0, 2000)).toBe(0);
     expect(tokensPerSecond(5, 0)).toBe(0);
+  });
+});
+
+describe('timeLeftText', () => {
+  it('reads the pixels left at the speed so far', () => {
+    expect(timeLeftText(400, 10, 100)).toBe('about 40 s');
+    expect(timeLeftText(401, 10, 100)).toBe('about 41 s');
+    expect(timeLeftText(1800, 10, 100)).toBe('about 3 min');
+    expect(timeLeftText(72_000, 10, 100)).toBe('about 2.0 h');
+    expect(timeLeftText(5, 10, 100)).toBe('under a second');
+  });
+  it('says nothing before the speed is known or when nothing is left', () => {
+    expect(timeLeftText(400, 10, 7)).toBeNull();
+    expect(timeLeftText(400, 0, 100)).toBeNull();
+    expect(timeLeftText(0, 10, 100)).toBeNull();
   });
 });

@@ -92,6 +92,20 @@ export function tokensPerSecond(decodeSteps: number, decodeMs: number): number {
   return decodeSteps > 0 && decodeMs > 0 ? decodeSteps / (decodeMs / 1000) : 0;
 }
 
+/**
+ * What is left of a run, as a person reads it ("about 40 s", "about 3 min"), from the pixels
+ * still to paint per sample and the decode speed so far; null until the speed is known from at
+ * least `minSteps` steps (the first steps carry the prefill and V8's compilation).
+ */
+export function timeLeftText(remainingTokens: number, tokensPerSec: number, stepsSoFar: number, minSteps = 8): string | null {
+  if (remainingTokens <= 0 || tokensPerSec <= 0 || stepsSoFar < minSteps) return null;
+  const s = remainingTokens / tokensPerSec;
+  if (s < 1) return 'under a second';
+  if (s < 90) return `about ${Math.ceil(s)} s`;
+  if (s < 90 * 60) return `about ${Math.round(s / 60)} min`;
+  return `about ${(s / 3600).toFixed(1)} h`;
+}
+
 /** A fixed pseudo-random prompt (LCG), the same on every run: `igpt bench` and `npm run bench:cpu` (its PyTorch script has the same LCG). */
 export function benchPrompt(length: number, seed = 1): Int32Array {
   const out = new Int32Array(length);

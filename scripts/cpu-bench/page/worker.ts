@@ -9,6 +9,7 @@ export interface PageBenchRequest {
   batches: number[];
   prefix: number;
   steps: number;
+  repeat: number;
   graph: 'cpu' | 'bundle';
 }
 
@@ -18,7 +19,7 @@ self.onmessage = async (e: MessageEvent<PageBenchRequest>) => {
     const t0 = performance.now();
     const engine = await loadEngine({ kind: 'url', url: r.url }, { backend: 'wasm', wasmThreads: r.threads, wasmGraph: r.graph });
     const loadMs = performance.now() - t0;
-    const m = await measureEngine(engine, { prompt: benchPrompt(r.prefix), batches: r.batches, steps: r.steps });
+    const m = await measureEngine(engine, { prompt: benchPrompt(r.prefix), batches: r.batches, steps: r.steps, repeat: r.repeat });
     await engine.dispose();
     self.postMessage({ ok: true, result: { contender: 'engine-page', graph: r.graph, threads: engine.info.wasmThreads, load_ms: loadMs, ...m } });
   } catch (err) {

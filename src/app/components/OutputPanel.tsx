@@ -3,6 +3,7 @@ import { canGenerate, exportGrid, generate, recordingSupported, stop } from '../
 import { ENTROPY_SCALE_BITS, painter, type PixelInfo } from '../painter.ts';
 import { heatColor } from '../palette';
 import { IMAGE_SIZE } from '../../bundle/index.ts';
+import { timeLeftText } from '../../engine/plan.ts';
 import { sampleLayout } from '../settings';
 import { useStore } from '../store';
 import { TokenCanvas, eventPixel } from './TokenCanvas';
@@ -78,11 +79,12 @@ export function RunStats({ large = false }: { large?: boolean }) {
   if (run.phase === 'idle') return <div className="run-stats muted">Press Generate to complete the image.</div>;
   const seconds = `${((running ? Math.max(run.elapsedMs, performance.now() - run.startedAt) : run.elapsedMs) / 1000).toFixed(1)} s`;
   const reading = running && run.paintedTokens === 0;
+  const left = running ? timeLeftText(run.totalTokens - run.paintedTokens, run.tokensPerSecond, run.paintedTokens) : null;
   const frac = reading ? (run.prefill ? (0.1 * run.prefill.done) / run.prefill.total : 0) : run.totalTokens > 0 ? run.paintedTokens / run.totalTokens : 1;
   const ended = { done: 'Done', stopped: 'Stopped', error: 'Failed', running: '', idle: '' }[run.phase];
   const text = reading
     ? `Reading the prompt${run.prefill ? ` · ${run.prefill.done}/${run.prefill.total} tokens` : ''} · `
-    : `${ended ? `${ended} · ` : ''}${run.paintedTokens}/${run.totalTokens} pixels · ${run.tokensPerSecond.toFixed(1)} tokens/s per sample · `;
+    : `${ended ? `${ended} · ` : ''}${run.paintedTokens}/${run.totalTokens} pixels · ${run.tokensPerSecond.toFixed(1)} tokens/s per sample · ${left ? `${left} left · ` : ''}`;
   return (
     <div className={`run-stats ${large ? 'large' : ''}`} data-phase={run.phase}>
       <progress aria-label="Generation progress" max={1} value={frac} />

@@ -86,7 +86,7 @@ export async function openEngine(ctx: Ctx, dir: string, args: OptionValues): Pro
     let why = '';
     if (!(await setupNodeWebGPU((r) => (why = r)))) throw new InputError('--backend webgpu', why);
   }
-  if (!ctx.env.IGPT_WASM_TURBOFAN) useLiftoffOnly();
+  setWasmTiering(ctx.env);
   const files = await readFolderFiles(dir);
   const { loadEngine } = await import('../../engine/engine.ts');
   const options: EngineOptions = { backend, dtype };
@@ -95,19 +95,38 @@ export async function openEngine(ctx: Ctx, dir: string, args: OptionValues): Pro
   return { engine, loadMs: performance.now() - t0 };
 }
 
-let liftoffSet = false;
+/**
+ * V8's wasm tiering budget the CLI runs onnxruntime's wasm with: ten times V8's default
+ * (1,800,000, "a rough approximation of bytes executed" before a function is compiled again
+ * with TurboFan). Onnxruntime's binary holds two functions of 1.5 MB and 1.3 MB of wasm that
+ * run once or twice as the engine's first generation starts; with the default budget V8 tiers
+ * them up, and TurboFan takes 43 and 21 s for them on one quiet core (minutes on a loaded one).
+ * That compilation held up the first generation for 42 s, or, on a loaded machine, the process's
+ * exit (Node waits for it). At ten times the
+ * budget those two stay on Liftoff, while the kernels that run millions of times still reach
+ * TurboFan within the first steps (docs/PERF.md, "Tiering").
+ */
+export const WASM_TIERING_BUDGET = 18_000_000;
+
+export type WasmTiering = 'budget' | 'liftoff' | 'v8';
+let tieringSet = false;
 
 /**
- * Keeps V8 from compiling onnxruntime's wasm with TurboFan. On a small machine the background
- * TurboFan compilation of its largest functions takes minutes, competes with inference for the
- * cores, and Node waits for it at exit; Liftoff code is ready at once. `IGPT_WASM_TURBOFAN=1`
- * keeps V8's default tiering (faster kernels on long runs, slow start and exit).
- * Must run before the runtime's wasm module is compiled; later calls have no effect on it.
+ * Sets how V8 compiles onnxruntime's wasm in this process, from `IGPT_WASM_TIERING`:
+ * `budget` (default: V8's tiering with WASM_TIERING_BUDGET), `liftoff` (baseline compiler only:
+ * ready at once, slower kernels), `v8` (V8's defaults). Must run before the runtime's wasm
+ * module is compiled; later calls have no effect on it.
  */
-export function useLiftoffOnly(): void {
-  if (liftoffSet) return;
-  v8.setFlagsFromString('--liftoff-only');
-  liftoffSet = true;
+export function setWasmTiering(env: Record<string, string | undefined>): WasmTiering {
+  const mode = (env.IGPT_WASM_TIERING ?? 'budget') as WasmTiering;
+  if (!['budget', 'liftoff', 'v8'].includes(mode)) {
+    throw new InputError('IGPT_WASM_TIERING', `must be budget, liftoff or v8, not "${mode}"`);
+  }
+  if (tieringSet) return mode;
+  if (mode === 'budget') v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  if (mode === 'liftoff') v8.setFlagsFromString('--liftoff-only');
+  tieringSet = true;
+  return mode;
 }
 
 /** Reads an image file's bytes; a missing file is an InputError naming it. */

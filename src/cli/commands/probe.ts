@@ -16,7 +16,7 @@ import { featuresCacheKey, readFeaturesCache, writeFeaturesCache } from '../feat
 import { readFolderFiles } from '../nodeFiles.ts';
 import { setupNodeWebGPU } from '../nodeWebgpu.ts';
 import { formatDuration } from '../progress.ts';
-import { makeCtx, PACKAGE_ROOT, resolveModelDir, resolvePath, round, useLiftoffOnly, writeJson, type CliIO, type Ctx } from './common.ts';
+import { makeCtx, PACKAGE_ROOT, resolveModelDir, resolvePath, round, setWasmTiering, writeJson, type CliIO, type Ctx } from './common.ts';
 import { readBundleManifest } from './score.ts';
 
 export const PROBE_USAGE = `usage: igpt probe [--model DIR] --data DIR|emoji|SET.json [--split 0.2] [--seed S] [--per-class N]
@@ -102,7 +102,7 @@ async function extractFeatures(
     let why = '';
     if (!(await setupNodeWebGPU((r) => (why = r)))) throw new InputError('--backend webgpu', why);
   }
-  if (!ctx.env.IGPT_WASM_TURBOFAN) useLiftoffOnly();
+  setWasmTiering(ctx.env);
   const { openFeatureExtractor } = await import('../../probe/features.ts');
   const t0 = performance.now();
   const extractor = await openFeatureExtractor({ kind: 'files', files: await readFolderFiles(dir), label: dir }, { backend: options.backend });
