@@ -4,7 +4,7 @@
  * queued positions into ImageData. React only mounts the canvases (register()) and hears about
  * progress a few times per second.
  */
-import { tokensPerSecond } from '../engine/plan.ts';
+import { recentTokensPerSecond, tokensPerSecond } from '../engine/plan.ts';
 import { TOP_CANDIDATES, type StepEvent } from '../engine/types.ts';
 import { heatColor } from './palette.ts';
 import { IMAGE_SIZE, IMAGE_TOKENS } from '../bundle/index.ts';
@@ -37,6 +37,8 @@ export interface PaintProgress {
   elapsedMs: number;
   /** Per sample, decode only (plan.ts tokensPerSecond). */
   tokensPerSecond: number;
+  /** Per sample, over the last seconds of the run (plan.ts recentTokensPerSecond). */
+  recentTokensPerSecond: number;
 }
 
 interface RunData extends RunSpec {
@@ -50,6 +52,8 @@ interface RunData extends RunSpec {
   elapsedMs: number;
   /** Time of the first step (the end of the prefill), for the decode speed. */
   firstStepMs: number;
+  /** (run time, pixels painted per sample) at each progress report, for the recent speed. */
+  reports: { ms: number; tokens: number }[];
   dirty: Set<number>;
 }
 
@@ -104,6 +108,7 @@ export class Painter {
       painted: 0,
       elapsedMs: 0,
       firstStepMs: NaN,
+      reports: [],
       dirty: new Set(),
     };
     for (let b = 0; b < batch; b++) {
@@ -265,7 +270,10 @@ export class Painter {
     if (this.onProgress && (drained || now - this.lastReport > 200)) {
       this.lastReport = now;
       const tps = tokensPerSecond(run.painted - 1, run.elapsedMs - run.firstStepMs);
-      this.onProgress({ runId: run.id, painted: run.painted, total: IMAGE_TOKENS - run.keptLen, elapsedMs: run.elapsedMs, tokensPerSecond: tps });
+      run.reports.push({ ms: run.elapsedMs, tokens: run.painted });
+      if (run.reports.length > 64) run.reports.splice(0, run.reports.length - 64);
+      const recent = recentTokensPerSecond(run.reports);
+      this.onProgress({ runId: run.id, painted: run.painted, total: IMAGE_TOKENS - run.keptLen, elapsedMs: run.elapsedMs, tokensPerSecond: tps, recentTokensPerSecond: recent });
     }
     if (drained) this.resolveDrain();
     else this.schedule();

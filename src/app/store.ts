@@ -45,6 +45,8 @@ export interface RunState {
   paintedTokens: number;
   /** Per sample, decode only (plan.ts tokensPerSecond). */
   tokensPerSecond: number;
+  /** Per sample, over the last seconds (plan.ts recentTokensPerSecond); 0 until known. */
+  recentTokensPerSecond: number;
   elapsedMs: number;
   /** performance.now() when the run started, for a ticking clock. */
   startedAt: number;
@@ -166,6 +168,7 @@ export const initialRun: RunState = {
   totalTokens: 0,
   paintedTokens: 0,
   tokensPerSecond: 0,
+  recentTokensPerSecond: 0,
   elapsedMs: 0,
   startedAt: 0,
   prefill: null,

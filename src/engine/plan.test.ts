@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, planRun, sampleSeed, timeLeftText, tokensPerSecond, validateSampleSettings } from './plan.ts';
+import { LIMITS, planRun, sampleSeed, recentTokensPerSecond, timeLeftText, tokensPerSecond, validateSampleSettings } from './plan.ts';
 
 const image = Int32Array.from({ length: 1024 }, (_, i) => i % 512);
 const base = { temperatures: [1], samples: 4, topK: 0, topP: 1, seed: 1234, rowsToKeep: 16 };
@@ -66,5 +66,22 @@ describe('timeLeftText', () => {
     expect(timeLeftText(400, 10, 7)).toBeNull();
     expect(timeLeftText(400, 0, 100)).toBeNull();
     expect(timeLeftText(0, 10, 100)).toBeNull();
+  });
+});
+
+describe('recentTokensPerSecond', () => {
+  it('measures over the last window only, so a speed-up shows at once', () => {
+    // 10 tokens/s for 10 s, then 40 tokens/s for 2 s.
+    const history = [];
+    for (let ms = 0; ms <= 10_000; ms += 500) history.push({ ms, tokens: ms / 100 });
+    for (let ms = 10_500; ms <= 12_000; ms += 500) history.push({ ms, tokens: 100 + (ms - 10_000) / 25 });
+    expect(recentTokensPerSecond(history, 2000)).toBeCloseTo(40, 6);
+    expect(recentTokensPerSecond(history, 3000)).toBeCloseTo((180 - 90) / 3, 6);
+    expect(tokensPerSecond(180, 12_000)).toBe(15); // the average since the start lags behind
+  });
+  it('is 0 without two reports, and uses the last two when they are further apart than the window', () => {
+    expect(recentTokensPerSecond([])).toBe(0);
+    expect(recentTokensPerSecond([{ ms: 5, tokens: 1 }])).toBe(0);
+    expect(recentTokensPerSecond([{ ms: 0, tokens: 0 }, { ms: 10_000, tokens: 50 }], 3000)).toBe(5);
   });
 });

@@ -93,6 +93,21 @@ export function tokensPerSecond(decodeSteps: number, decodeMs: number): number {
 }
 
 /**
+ * Decode speed of one sample over the recent past, in tokens per second: from `history`, the
+ * (run time, tokens painted) pairs reported so far in order, the rate between the last one and the
+ * first one at most `windowMs` before it. 0 until two reports span some time. It follows a speed
+ * that changes during a run (V8's compiler catching up, attention growing with the image), which
+ * the average since the first step does not.
+ */
+export function recentTokensPerSecond(history: readonly { ms: number; tokens: number }[], windowMs = 3000): number {
+  if (history.length < 2) return 0;
+  const last = history[history.length - 1];
+  let first = history[history.length - 2];
+  for (let i = history.length - 2; i >= 0 && last.ms - history[i].ms <= windowMs; i--) first = history[i];
+  return tokensPerSecond(last.tokens - first.tokens, last.ms - first.ms);
+}
+
+/**
  * What is left of a run, as a person reads it ("about 40 s", "about 3 min"), from the pixels
  * still to paint per sample and the decode speed so far; null until the speed is known from at
  * least `minSteps` steps (the first steps carry the prefill and V8's compilation).

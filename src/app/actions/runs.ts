@@ -114,7 +114,7 @@ export function watchRuns(): () => void {
   painter.onProgress = (p) => {
     const st = useStore.getState();
     if (st.run.id !== p.runId || st.run.phase !== 'running') return;
-    st.setRun({ paintedTokens: p.painted, elapsedMs: p.elapsedMs, tokensPerSecond: p.tokensPerSecond });
+    st.setRun({ paintedTokens: p.painted, elapsedMs: p.elapsedMs, tokensPerSecond: p.tokensPerSecond, recentTokensPerSecond: p.recentTokensPerSecond });
   };
   return useStore.subscribe((s, prev) => {
     if (s.model.phase === 'loading' && prev.model.phase !== 'loading' && s.run.phase === 'running') stop();

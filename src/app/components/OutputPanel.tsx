@@ -79,7 +79,8 @@ export function RunStats({ large = false }: { large?: boolean }) {
   if (run.phase === 'idle') return <div className="run-stats muted">Press Generate to complete the image.</div>;
   const seconds = `${((running ? Math.max(run.elapsedMs, performance.now() - run.startedAt) : run.elapsedMs) / 1000).toFixed(1)} s`;
   const reading = running && run.paintedTokens === 0;
-  const left = running ? timeLeftText(run.totalTokens - run.paintedTokens, run.tokensPerSecond, run.paintedTokens) : null;
+  // The time left at the recent speed (it changes during a run), else at the average so far.
+  const left = running ? timeLeftText(run.totalTokens - run.paintedTokens, run.recentTokensPerSecond || run.tokensPerSecond, run.paintedTokens) : null;
   const frac = reading ? (run.prefill ? (0.1 * run.prefill.done) / run.prefill.total : 0) : run.totalTokens > 0 ? run.paintedTokens / run.totalTokens : 1;
   const ended = { done: 'Done', stopped: 'Stopped', error: 'Failed', running: '', idle: '' }[run.phase];
   const text = reading
