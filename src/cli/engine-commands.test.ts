@@ -184,4 +184,28 @@ describe('igpt as a process', () => {
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toBe(`igpt: ${join(tmp, 'missing')}: no such folder, and not a hub model id (owner/name)\n`);
   });
+
+  it('gives the same samples whether V8 runs onnxruntime on Liftoff only or tiers it up (the CLI default)', () => {
+    // The bundled model, 768 new tokens in 4 samples: long enough for V8 to compile the hot kernels
+    // with TurboFan under the CLI's tiering budget, which V8's trace shows. The trace shares stdout,
+    // so the samples are compared through the grid PNG (one colour per token).
+    const complete = (tiering: string) => {
+      const out = join(tmp, `tiering-${tiering}.png`);
+      const r = spawnSync(
+        process.execPath,
+        ['--trace-wasm-compilation-times', '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'complete', '--model', join(ROOT, 'models/default'), IMAGE, '--rows', '8', '--samples', '4', '--seed', '3', '--out', out],
+        { encoding: 'utf8', cwd: ROOT, timeout: 110_000, env: { ...process.env, IGPT_WASM_TIERING: tiering }, maxBuffer: 64 << 20 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('4 samples x 768 new tokens');
+      return { turbofan: r.stdout.split('using TurboFan').length - 1, png: readFileSync(out) };
+    };
+    const liftoff = complete('liftoff');
+    const tiered = complete('budget');
+    // Some functions reach TurboFan even in Liftoff-only mode (6 here: wasm that runs before the CLI
+    // sets V8's flag); tiered up, onnxruntime's kernels add a couple of hundred (235 here).
+    expect(liftoff.turbofan).toBeLessThan(20);
+    expect(tiered.turbofan).toBeGreaterThan(liftoff.turbofan + 50);
+    expect(Buffer.compare(tiered.png, liftoff.png)).toBe(0);
+  });
 });
