@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as ortWeb from 'onnxruntime-web';
 import { buildModelProto, DataType } from '../../src/convert/onnx/onnx.ts';
-import { encodeMessage } from '../../src/convert/onnx/proto.ts';
+import { concatChunks, encodeMessage } from '../../src/convert/onnx/proto.ts';
 
 const { values } = parseArgs({ options: { m: { type: 'string', default: '1,8,64' }, k: { type: 'string', default: '512' }, n: { type: 'string', default: '2048' }, runs: { type: 'string', default: '200' } } });
 const [K, N, RUNS] = [Number(values.k), Number(values.n), Number(values.runs)];
@@ -30,11 +30,7 @@ async function matmulModel(): Promise<Uint8Array> {
     producer: 'matmul-repro',
     producerVersion: '1',
   });
-  const chunks: Uint8Array[] = [];
-  for await (const c of encodeMessage(proto)) chunks.push(c);
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((o, c) => (bytes.set(c, o), o + c.length), 0);
-  return bytes;
+  return concatChunks(encodeMessage(proto));
 }
 
 type Ort = typeof ortWeb;

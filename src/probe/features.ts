@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { CONVERTER_VERSION } from '../convert/bundle.ts';
 import { buildFeaturesGraph, FEATURES_SEQUENCE_LENGTH, featuresInput, type FeaturesManifestEntry } from '../convert/features.ts';
 import { checkpointFromDecoderGraph } from '../convert/graphCheckpoint.ts';
-import { encodeMessage } from '../convert/onnx/proto.ts';
+import { concatChunks, encodeMessage } from '../convert/onnx/proto.ts';
 import { loadBundle, readManifest, type BundleManifest, type BundleSource, type BundleStore, type BundleVariant, type LoadProgress, type ManifestRead } from '../bundle/index.ts';
 import { InputError } from '../errors.ts';
 
@@ -70,22 +70,6 @@ export function featuresEntry(manifest: BundleManifest, name = 'igpt.json'): Fea
     f.sequenceLength === FEATURES_SEQUENCE_LENGTH;
   if (!ok) throw new InputError(name, 'has an invalid "features" entry (graph, files, io, layers, sequenceLength)');
   return f;
-}
-
-async function concatChunks(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of chunks) {
-    parts.push(c);
-    n += c.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 interface GraphBytes {

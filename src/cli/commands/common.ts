@@ -102,9 +102,8 @@ export async function openEngine(ctx: Ctx, dir: string, args: OptionValues): Pro
  * run once or twice as the engine's first generation starts; with the default budget V8 tiers
  * them up, and TurboFan takes 43 and 21 s for them on one quiet core (minutes on a loaded one).
  * That compilation held up the first generation for 42 s, or, on a loaded machine, the process's
- * exit (Node waits for it). At ten times the
- * budget those two stay on Liftoff, while the kernels that run millions of times still reach
- * TurboFan within the first steps (docs/PERF.md, "Tiering").
+ * exit (Node waits for it). At ten times the budget those two stay on Liftoff, while the kernels
+ * that run millions of times still reach TurboFan within the first steps (docs/PERF.md, "Tiering").
  */
 export const WASM_TIERING_BUDGET = 18_000_000;
 

@@ -120,6 +120,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** All the chunks of a stream (encodeMessage's, a file's) as one byte array. */
+export async function concatChunks(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return concat(parts);
+}
+
 /**
  * Writes a message as a sequence of chunks. Small fields are batched into one buffer; lazy
  * fields are produced and handed over one at a time.
